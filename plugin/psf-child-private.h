@@ -1,0 +1,97 @@
+/* psf-child-private.h: the code that runs in a child process
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Everything declared here is plain libc: it runs between fork() and
+ * _exit() (start method FORK, linked into libpsf-1) and in the helper
+ * program psf-child (start method SPAWN). One source serves both.
+ * It must stay async-signal-safe: no malloc, no stdio, no GLib, no locks.
+ */
+
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* The fds the helper psf-child finds its channels on. */
+#define PSF_CHILD_REPORT_FD 3
+#define PSF_CHILD_INPUT_FD  4
+
+/* Input of the syncfs routine: this header, then n_paths NUL-terminated
+ * absolute (or empty) paths back to back. */
+#define PSF_SYNCFS_INPUT_MAGIC 0x31667370u /* "psf1" */
+#define PSF_SYNCFS_FLAG_SYNC_FALLBACK (1u << 0)
+
+typedef struct
+{
+  uint32_t magic;
+  uint32_t flags;
+  uint32_t n_paths;
+  uint32_t reserved;
+} PsfSyncfsInputHeader;
+
+/* One record per input path on the report channel, fixed size, host
+ * byte order (parent and child are the same machine). */
+typedef struct
+{
+  uint32_t index;   /* input index */
+  int32_t  status;  /* PsfSyncfsStatus */
+  int32_t  error;   /* errno, 0 if none */
+  uint32_t flags;   /* PSF_SYNCFS_RECORD_* */
+  uint64_t device;  /* st_dev of the filesystem, 0 if unknown */
+} PsfSyncfsRecord;
+
+#define PSF_SYNCFS_RECORD_FALLBACK (1u << 0) /* flushed by sync() instead */
+
+/* How many distinct filesystems one run de-duplicates; past that, later
+ * filesystems are synced once per path (still correct, only slower). */
+#define PSF_SYNCFS_MAX_DEVICES 256
+
+/* A routine runnable by both start methods: gets the input bytes and the
+ * report fd, returns the exit status. */
+typedef int (*PsfChildRoutine) (const void *input,
+                                size_t      input_len,
+                                int         report_fd);
+
+PsfChildRoutine psf_child_routine_lookup (const char *name);
+
+int  psf_syncfs_child_run   (const void *input,
+                             size_t      input_len,
+                             int         report_fd);
+
+int  psf_child_write_all    (int         fd,
+                             const void *data,
+                             size_t      len);
+
+/* Parent-to-child set-up in a forked child: signals back to default and
+ * unblocked, fds above the ones kept closed when close_fds. */
+void psf_child_reset_signals (void);
+void psf_child_close_fds_except (const int *keep,
+                                 size_t     n_keep);
+
+/* What a forked child does, prepared entirely by the parent so that the
+ * child only reads it. */
+typedef struct
+{
+  int              report_fd;       /* write end, kept in the child */
+  int              report_read_fd;  /* read end, closed in the child */
+  const int       *source_fds;
+  const int       *target_fds;
+  size_t           n_fds;
+  int              close_fds;
+  const char      *cwd;
+
+  /* exactly one of these runs */
+  int            (*func) (int report_fd, void *data);
+  void            *func_data;
+  int            (*method) (void *instance, int report_fd);
+  void            *instance;
+  PsfChildRoutine  routine;
+  const void      *input;
+  size_t           input_len;
+} PsfForkChildSpec;
+
+/* fork()s; the child runs @spec and _exit()s with its status. Returns the
+ * pid, or -1 with errno set in the parent. */
+pid_t psf_fork_child_start (const PsfForkChildSpec *spec);

@@ -1,0 +1,678 @@
+/* psf-fork-process.c: PsfForkProcess, a subprocess that runs a child routine
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Creating the child and hearing from it
+ * ======================================
+ *
+ * start() makes the report channel, a pipe whose ends are both
+ * close-on-exec, then creates the child with the start method:
+ *
+ *  - FORK: psf_fork_child_start() (psf-fork-child.c) forks the host; the
+ *    child runs the C function, the class's built-in routine or ->run,
+ *    with only async-signal-safe calls, and _exit()s with its result.
+ *  - SPAWN: posix_spawn() of the helper psf-child with the routine's name;
+ *    the report pipe becomes its fd 3 and the routine's input (a memfd)
+ *    its fd 4. glibc's posix_spawn() uses CLONE_VFORK and reports a failed
+ *    exec as an error, so a missing helper fails start() itself.
+ *
+ * The read end of the report channel is non-blocking and watched in the
+ * task's context while the child runs, so a child never blocks on a full
+ * pipe. When the child watch fires the pipe is drained until EAGAIN or EOF
+ * (a grandchild may still hold the write end: the exit is reported at the
+ * child's exit all the same), ->report gets the bytes, and only then is the
+ * exit recorded, so ::exited handlers see the complete report.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "psf-child-private.h"
+#include "psf-enums.h"
+#include "psf-error.h"
+#include "psf-fork-process-private.h"
+#include "psf-i18n-private.h"
+#include "psf-spawn-process-private.h"
+#include "psf-subprocess-private.h"
+#include "psf-task-private.h"
+
+
+typedef struct
+{
+  PsfStartMethod  start_method;
+  PsfForkFunc     func;
+  gpointer        func_data;
+  GDestroyNotify  func_destroy;
+
+  int             report_fd;
+  GSource        *report_source;
+  GByteArray     *report_buffer;
+  GBytes         *report;
+} PsfForkProcessPrivate;
+
+enum {
+  PROP_0,
+  PROP_START_METHOD,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_TYPE_WITH_PRIVATE (PsfForkProcess, psf_fork_process, PSF_TYPE_SPAWN_PROCESS)
+
+/**
+ * PsfForkProcess:
+ *
+ * A [class@Psf.SpawnProcess] whose child runs a routine instead of a
+ * program (Portage's `ForkProcess`), and exits with its return value.
+ *
+ * How the child is made is [property@Psf.ForkProcess:start-method]. With
+ * %PSF_START_METHOD_FORK the routine is a C function given to
+ * [ctor@Psf.ForkProcess.new_with_func] (or a subclass's `run`), run in a
+ * fork of the host: it may only call async-signal-safe functions and must
+ * not touch GLib. With %PSF_START_METHOD_SPAWN the routine is one built
+ * into the helper program `psf-child`, as [class@Psf.SyncfsProcess]'s is.
+ *
+ * The child can send bytes back on its report channel; the parent gets them
+ * with [method@Psf.ForkProcess.get_report] once the task has exited.
+ * The spawn options [property@Psf.SpawnProcess:cwd],
+ * [property@Psf.SpawnProcess:close-fds] and
+ * [method@Psf.SpawnProcess.take_fd] are honoured by both methods.
+ *
+ * Since: 1.0
+ */
+
+const char *
+psf_fork_process_get_helper_path (void)
+{
+  const char *path = g_getenv ("PSF_CHILD_PATH");
+
+  if (path != NULL && *path != '\0')
+    return path;
+  return PSF_PKGLIBEXECDIR "/psf-child";
+}
+
+static void
+psf_fork_process_close_report (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  if (priv->report_source != NULL)
+    {
+      g_source_destroy (priv->report_source);
+      g_clear_pointer (&priv->report_source, g_source_unref);
+    }
+  if (priv->report_fd >= 0)
+    {
+      close (priv->report_fd);
+      priv->report_fd = -1;
+    }
+}
+
+/* Reads what is there; returns FALSE at EOF or on an error. */
+static gboolean
+psf_fork_process_read_report (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  guint8 buffer[16384];
+
+  for (;;)
+    {
+      ssize_t n = read (priv->report_fd, buffer, sizeof buffer);
+
+      if (n > 0)
+        {
+          if (priv->report_buffer->len + (gsize) n <= PSF_FORK_PROCESS_MAX_REPORT)
+            g_byte_array_append (priv->report_buffer, buffer, (guint) n);
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        return TRUE;
+      /* 0 is EOF; EIO is EOF on a pty; anything else ends the channel. */
+      return FALSE;
+    }
+}
+
+static gboolean
+psf_fork_process_report_ready_cb (int          fd,
+                                  GIOCondition condition,
+                                  gpointer     data)
+{
+  PsfForkProcess *self = data;
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  if (psf_fork_process_read_report (self))
+    return G_SOURCE_CONTINUE;
+
+  /* EOF: the fd stays open until the reap, the watch goes. */
+  g_clear_pointer (&priv->report_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+psf_fork_process_watch_report (PsfForkProcess *self,
+                               int             read_fd)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  priv->report_fd = read_fd;
+  priv->report_buffer = g_byte_array_new ();
+  priv->report_source = g_unix_fd_source_new (read_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_callback (priv->report_source,
+                         G_SOURCE_FUNC (psf_fork_process_report_ready_cb),
+                         g_object_ref (self), g_object_unref);
+  g_source_set_static_name (priv->report_source, "[psf] report channel");
+  psf_task_attach_source (PSF_TASK (self), priv->report_source);
+}
+
+static gboolean
+set_errno_error (GError     **error,
+                 int          saved_errno,
+                 const char  *call,
+                 const char  *what)
+{
+  if (what != NULL)
+    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                 "%s(%s): %s", call, what, g_strerror (saved_errno));
+  else
+    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                 "%s(): %s", call, g_strerror (saved_errno));
+  return FALSE;
+}
+
+/* Moves @fd out of the range 0..4 that the helper's fixed fds use, so that
+ * a dup2() onto 3 or 4 never meets its own source. */
+static int
+fd_above_helper_range (int fd)
+{
+  int moved;
+
+  if (fd > PSF_CHILD_INPUT_FD)
+    return fd;
+  moved = fcntl (fd, F_DUPFD_CLOEXEC, PSF_CHILD_INPUT_FD + 1);
+  close (fd);
+  return moved;
+}
+
+static int
+make_input_fd (GBytes  *input,
+               GError **error)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (input, &len);
+  int fd = memfd_create ("psf-input", MFD_CLOEXEC);
+
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, "memfd_create", NULL);
+      return -1;
+    }
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          set_errno_error (error, errno, "write", "memfd");
+          close (fd);
+          return -1;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return fd_above_helper_range (fd);
+}
+
+static gboolean
+psf_fork_process_spawn_helper (PsfForkProcess  *self,
+                               GBytes          *input,
+                               int              report_write_fd,
+                               GPid            *pid_out,
+                               GError         **error)
+{
+  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
+  const char *helper = psf_fork_process_get_helper_path ();
+  const char *routine = PSF_FORK_PROCESS_GET_CLASS (self)->routine;
+  const char * const *env = psf_spawn_process_get_env (spawn);
+  const char *cwd = psf_spawn_process_get_cwd (spawn);
+  const int *source_fds;
+  const int *target_fds;
+  guint n_fds;
+  char *argv[3];
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t mask;
+  int input_fd = -1;
+  int highest = PSF_CHILD_INPUT_FD;
+  pid_t pid;
+  int r;
+
+  psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
+  for (guint i = 0; i < n_fds; i++)
+    {
+      if (target_fds[i] == PSF_CHILD_REPORT_FD || target_fds[i] == PSF_CHILD_INPUT_FD)
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                       _("fd %d is used by the helper of the SPAWN start method"),
+                       target_fds[i]);
+          return FALSE;
+        }
+      highest = MAX (highest, target_fds[i]);
+    }
+
+  if (input != NULL && (input_fd = make_input_fd (input, error)) < 0)
+    return FALSE;
+
+  posix_spawn_file_actions_init (&actions);
+  posix_spawnattr_init (&attr);
+
+  posix_spawn_file_actions_adddup2 (&actions, report_write_fd, PSF_CHILD_REPORT_FD);
+  if (input_fd >= 0)
+    posix_spawn_file_actions_adddup2 (&actions, input_fd, PSF_CHILD_INPUT_FD);
+  for (guint i = 0; i < n_fds; i++)
+    posix_spawn_file_actions_adddup2 (&actions, source_fds[i], target_fds[i]);
+  if (cwd != NULL)
+    posix_spawn_file_actions_addchdir_np (&actions, cwd);
+  if (psf_spawn_process_get_close_fds (spawn))
+    posix_spawn_file_actions_addclosefrom_np (&actions, highest + 1);
+
+  /* The helper starts with default dispositions and nothing blocked,
+   * whatever the host (or the thread calling start()) had. */
+  sigemptyset (&mask);
+  posix_spawnattr_setsigmask (&attr, &mask);
+  sigfillset (&mask);
+  sigdelset (&mask, SIGKILL);
+  sigdelset (&mask, SIGSTOP);
+  posix_spawnattr_setsigdefault (&attr, &mask);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  argv[0] = (char *) helper;
+  argv[1] = (char *) routine;
+  argv[2] = NULL;
+
+  r = posix_spawn (&pid, helper, &actions, &attr, argv,
+                   env != NULL ? (char **) env : environ);
+
+  posix_spawn_file_actions_destroy (&actions);
+  posix_spawnattr_destroy (&attr);
+  if (input_fd >= 0)
+    close (input_fd);
+
+  if (r != 0)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("Cannot run the helper %s: %s"), helper, g_strerror (r));
+      return FALSE;
+    }
+
+  *pid_out = pid;
+  return TRUE;
+}
+
+static int
+psf_fork_process_run_method (void *instance,
+                             int   report_fd)
+{
+  /* Runs in the forked child: the class pointer was read in the parent. */
+  PsfForkProcess *self = instance;
+
+  return PSF_FORK_PROCESS_GET_CLASS (self)->run (self, report_fd);
+}
+
+static gboolean
+psf_fork_process_fork (PsfForkProcess  *self,
+                       GBytes          *input,
+                       int              report_read_fd,
+                       int              report_write_fd,
+                       GPid            *pid_out,
+                       GError         **error)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
+  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
+  PsfForkChildSpec spec = { 0 };
+  guint n_fds = 0;
+  pid_t pid;
+
+  spec.report_fd = report_write_fd;
+  spec.report_read_fd = report_read_fd;
+  psf_spawn_process_get_fd_map (spawn, &spec.source_fds, &spec.target_fds, &n_fds);
+  spec.n_fds = n_fds;
+  spec.close_fds = psf_spawn_process_get_close_fds (spawn);
+  spec.cwd = psf_spawn_process_get_cwd (spawn);
+
+  if (priv->func != NULL)
+    {
+      spec.func = priv->func;
+      spec.func_data = priv->func_data;
+    }
+  else if (klass->routine != NULL)
+    {
+      spec.routine = psf_child_routine_lookup (klass->routine);
+      g_assert (spec.routine != NULL);
+      if (input != NULL)
+        spec.input = g_bytes_get_data (input, &spec.input_len);
+    }
+  else
+    {
+      spec.method = psf_fork_process_run_method;
+      spec.instance = self;
+    }
+
+  pid = psf_fork_child_start (&spec);
+  if (pid < 0)
+    return set_errno_error (error, errno, "fork", NULL);
+
+  *pid_out = pid;
+  return TRUE;
+}
+
+static gboolean
+psf_fork_process_start (PsfTask  *task,
+                        GError  **error)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (task);
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
+  g_autoptr(GBytes) input = NULL;
+  int report[2];
+  GPid pid = 0;
+  gboolean ok;
+
+  if (priv->start_method == PSF_START_METHOD_SPAWN && klass->routine == NULL)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("%s has no routine built into psf-child: it can only "
+                     "run with the FORK start method"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (priv->func == NULL && klass->routine == NULL && klass->run == NULL)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("%s has nothing to run: give a function or implement run()"),
+                   G_OBJECT_TYPE_NAME (self));
+      return FALSE;
+    }
+
+  if (klass->prepare != NULL)
+    {
+      GError *local_error = NULL;
+
+      input = klass->prepare (self, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return FALSE;
+        }
+    }
+
+  if (pipe2 (report, O_CLOEXEC) < 0)
+    return set_errno_error (error, errno, "pipe2", NULL);
+
+  if (priv->start_method == PSF_START_METHOD_SPAWN)
+    {
+      int write_fd = fd_above_helper_range (report[1]);
+
+      if (write_fd < 0)
+        {
+          int saved = errno;
+
+          close (report[0]);
+          return set_errno_error (error, saved, "fcntl", "F_DUPFD_CLOEXEC");
+        }
+      ok = psf_fork_process_spawn_helper (self, input, write_fd, &pid, error);
+      close (write_fd);
+    }
+  else
+    {
+      ok = psf_fork_process_fork (self, input, report[0], report[1], &pid, error);
+      close (report[1]);
+    }
+
+  if (!ok)
+    {
+      close (report[0]);
+      return FALSE;
+    }
+
+  g_unix_set_fd_nonblocking (report[0], TRUE, NULL);
+  psf_fork_process_watch_report (self, report[0]);
+
+  /* Given to the child: the host's copies go now. */
+  psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
+  psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
+  return TRUE;
+}
+
+static void
+psf_fork_process_reaped (PsfSubprocess *subprocess,
+                         int            returncode)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (subprocess);
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
+
+  /* Everything the child wrote before it exited is in the pipe now. */
+  if (priv->report_fd >= 0)
+    psf_fork_process_read_report (self);
+  psf_fork_process_close_report (self);
+
+  if (priv->report_buffer != NULL)
+    priv->report = g_byte_array_free_to_bytes (g_steal_pointer (&priv->report_buffer));
+  else
+    priv->report = g_bytes_new (NULL, 0);
+
+  if (klass->report != NULL)
+    klass->report (self, priv->report);
+
+  PSF_SUBPROCESS_CLASS (psf_fork_process_parent_class)->reaped (subprocess, returncode);
+}
+
+static void
+psf_fork_process_finalize (GObject *object)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (object);
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  psf_fork_process_close_report (self);
+  g_clear_pointer (&priv->report_buffer, g_byte_array_unref);
+  g_clear_pointer (&priv->report, g_bytes_unref);
+  if (priv->func_destroy != NULL)
+    priv->func_destroy (priv->func_data);
+
+  G_OBJECT_CLASS (psf_fork_process_parent_class)->finalize (object);
+}
+
+static void
+psf_fork_process_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (object);
+
+  switch (prop_id)
+    {
+    case PROP_START_METHOD:
+      g_value_set_enum (value, psf_fork_process_get_start_method (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_fork_process_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (object);
+
+  switch (prop_id)
+    {
+    case PROP_START_METHOD:
+      psf_fork_process_set_start_method (self, g_value_get_enum (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_fork_process_class_init (PsfForkProcessClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PsfTaskClass *task_class = PSF_TASK_CLASS (klass);
+  PsfSubprocessClass *subprocess_class = PSF_SUBPROCESS_CLASS (klass);
+
+  psf_i18n_init ();
+
+  object_class->finalize = psf_fork_process_finalize;
+  object_class->get_property = psf_fork_process_get_property;
+  object_class->set_property = psf_fork_process_set_property;
+
+  task_class->start = psf_fork_process_start;
+  subprocess_class->reaped = psf_fork_process_reaped;
+
+  /**
+   * PsfForkProcess:start-method:
+   *
+   * How the child is created. A #PsfForkProcess made from a C function
+   * defaults to %PSF_START_METHOD_FORK, the only method that can run one;
+   * a [class@Psf.SyncfsProcess] defaults to %PSF_START_METHOD_SPAWN, whose
+   * cost does not grow with the host's size.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_START_METHOD] =
+    g_param_spec_enum ("start-method", NULL, NULL,
+                       PSF_TYPE_START_METHOD,
+                       PSF_START_METHOD_FORK,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+psf_fork_process_init (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  priv->report_fd = -1;
+  priv->start_method = PSF_START_METHOD_FORK;
+}
+
+/**
+ * psf_fork_process_new_with_func: (skip)
+ * @func: the routine the forked child runs
+ * @user_data: data for @func
+ * @destroy: (nullable): frees @user_data when the process is finalized
+ *
+ * Creates a process whose child, a fork of the host, runs @func and exits
+ * with its return value. @func runs between fork() and _exit(): it may only
+ * call async-signal-safe functions. Not available to bindings: an
+ * interpreter must never run in a forked child.
+ *
+ * Returns: (transfer full): a new #PsfForkProcess
+ *
+ * Since: 1.0
+ */
+PsfForkProcess *
+psf_fork_process_new_with_func (PsfForkFunc    func,
+                                gpointer       user_data,
+                                GDestroyNotify destroy)
+{
+  PsfForkProcess *self;
+  PsfForkProcessPrivate *priv;
+
+  g_return_val_if_fail (func != NULL, NULL);
+
+  self = g_object_new (PSF_TYPE_FORK_PROCESS, NULL);
+  priv = psf_fork_process_get_instance_private (self);
+  priv->func = func;
+  priv->func_data = user_data;
+  priv->func_destroy = destroy;
+  return self;
+}
+
+/**
+ * psf_fork_process_get_start_method:
+ * @self: a #PsfForkProcess
+ *
+ * Returns: the [property@Psf.ForkProcess:start-method]
+ *
+ * Since: 1.0
+ */
+PsfStartMethod
+psf_fork_process_get_start_method (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_FORK_PROCESS (self), PSF_START_METHOD_FORK);
+
+  return priv->start_method;
+}
+
+/**
+ * psf_fork_process_set_start_method:
+ * @self: a #PsfForkProcess
+ * @start_method: a #PsfStartMethod
+ *
+ * Sets [property@Psf.ForkProcess:start-method]. Takes effect at start().
+ *
+ * Since: 1.0
+ */
+void
+psf_fork_process_set_start_method (PsfForkProcess *self,
+                                   PsfStartMethod  start_method)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_FORK_PROCESS (self));
+  g_return_if_fail (start_method == PSF_START_METHOD_FORK ||
+                    start_method == PSF_START_METHOD_SPAWN);
+
+  if (priv->start_method == start_method)
+    return;
+  priv->start_method = start_method;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_START_METHOD]);
+}
+
+/**
+ * psf_fork_process_get_report:
+ * @self: a #PsfForkProcess
+ *
+ * Gets what the child wrote on its report channel. Available once the
+ * child has been reaped, that is from [signal@Psf.Task::exited] on.
+ *
+ * Returns: (transfer none) (nullable): the report, or %NULL before the exit
+ *
+ * Since: 1.0
+ */
+GBytes *
+psf_fork_process_get_report (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_FORK_PROCESS (self), NULL);
+
+  return priv->report;
+}

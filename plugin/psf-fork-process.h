@@ -1,0 +1,101 @@
+/* psf-fork-process.h: PsfForkProcess, a subprocess that runs a child routine
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(PSF_INSIDE) && !defined(PSF_COMPILATION)
+# error "Only <psf.h> can be included directly."
+#endif
+
+#include "psf-spawn-process.h"
+
+G_BEGIN_DECLS
+
+/**
+ * PsfStartMethod:
+ * @PSF_START_METHOD_FORK: fork() the host and run the routine in the copy;
+ *   the only method that can run an arbitrary C function. Its cost grows
+ *   with the host's resident memory.
+ * @PSF_START_METHOD_SPAWN: posix_spawn() the small helper program `psf-child`,
+ *   which runs a routine built into it; the cost does not depend on the
+ *   host, and the child is a fresh image.
+ *
+ * How a [class@Psf.ForkProcess] creates its child, the way Portage's
+ * ForkProcess rides on the start methods of Python's multiprocessing.
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  PSF_START_METHOD_FORK,
+  PSF_START_METHOD_SPAWN,
+} PsfStartMethod;
+
+#define PSF_TYPE_FORK_PROCESS (psf_fork_process_get_type ())
+
+PSF_AVAILABLE_IN_ALL
+G_DECLARE_DERIVABLE_TYPE (PsfForkProcess, psf_fork_process, PSF, FORK_PROCESS, PsfSpawnProcess)
+
+/**
+ * PsfForkFunc:
+ * @report_fd: the write end of the report channel; bytes written to it are
+ *   given back by psf_fork_process_get_report() in the parent
+ * @user_data: the data given with the function
+ *
+ * A routine run in a forked child. It runs between fork() and _exit(): it
+ * may only call async-signal-safe functions (no malloc, no GLib, no locks).
+ *
+ * Returns: the child's exit status (0-255)
+ *
+ * Since: 1.0
+ */
+typedef int (*PsfForkFunc) (int      report_fd,
+                            gpointer user_data);
+
+/**
+ * PsfForkProcessClass:
+ * @parent_class: the parent class
+ * @run: the child routine when no #PsfForkFunc was given; runs in the forked
+ *   child under the same async-signal-safe rules as #PsfForkFunc. Bindings
+ *   cannot override it.
+ * @prepare: parent side, called by start() before the child is created:
+ *   returns the input bytes the child routine gets (%NULL for none)
+ * @report: parent side, called in the task's context with every byte the
+ *   child wrote on the report channel, after it was reaped and before
+ *   [signal@Psf.Task::exited]
+ *
+ * The virtual methods of a [class@Psf.ForkProcess].
+ *
+ * Since: 1.0
+ */
+struct _PsfForkProcessClass
+{
+  PsfSpawnProcessClass parent_class;
+
+  int      (*run)     (PsfForkProcess  *self,
+                       int              report_fd);
+  GBytes  *(*prepare) (PsfForkProcess  *self,
+                       GError         **error);
+  void     (*report)  (PsfForkProcess  *self,
+                       GBytes          *report);
+
+  /*< private >*/
+  const char *routine;
+  gpointer _reserved[8];
+};
+
+PSF_AVAILABLE_IN_ALL
+PsfForkProcess *psf_fork_process_new_with_func    (PsfForkFunc      func,
+                                                   gpointer         user_data,
+                                                   GDestroyNotify   destroy);
+PSF_AVAILABLE_IN_ALL
+PsfStartMethod  psf_fork_process_get_start_method (PsfForkProcess  *self);
+PSF_AVAILABLE_IN_ALL
+void            psf_fork_process_set_start_method (PsfForkProcess  *self,
+                                                   PsfStartMethod   start_method);
+PSF_AVAILABLE_IN_ALL
+GBytes         *psf_fork_process_get_report       (PsfForkProcess  *self);
+
+G_END_DECLS

@@ -1,0 +1,574 @@
+/* psf-subprocess.c: PsfSubprocess, a task backed by one child process
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* Reaping and signalling
+ * ======================
+ *
+ * The child is reaped by a GLib child watch attached to the task's context
+ * (never waitpid(-1), never a change to SIGCHLD's disposition). The watch
+ * holds a reference on the task until it fires, so a host that drops its
+ * last reference still gets its child reaped.
+ *
+ * Signals go through a pidfd opened right after the child was created, so
+ * a signal can never reach another process that reused the pid; where
+ * pidfd_open() is refused (old kernels, valgrind) kill() is used, and only
+ * until the watch has fired. Nothing is ever sent after the reap.
+ *
+ * cancel() sends SIGTERM and arms a timer of #PsfSubprocess:cancel-timeout
+ * ms (Portage's _cancel_timeout) that sends SIGKILL if the child is still
+ * there. #PsfSubprocess:timeout arms a timer at start that cancels the task
+ * and marks it timed out. Both timers hold a reference and are removed when
+ * the child is reaped. They run at G_PRIORITY_DEFAULT, like the watch.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "psf-error.h"
+#include "psf-i18n-private.h"
+#include "psf-subprocess-private.h"
+#include "psf-task-private.h"
+
+#define DEFAULT_CANCEL_TIMEOUT_MS 1000
+
+typedef struct
+{
+  GPid     pid;
+  int      pidfd;
+  guint    cancel_timeout;
+  guint    timeout;
+  guint    reaped : 1;
+  guint    timed_out : 1;
+  GSource *watch_source;
+  GSource *kill_source;
+  GSource *timeout_source;
+} PsfSubprocessPrivate;
+
+enum {
+  PROP_0,
+  PROP_PID,
+  PROP_CANCEL_TIMEOUT,
+  PROP_TIMEOUT,
+  PROP_TIMED_OUT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_TYPE_WITH_PRIVATE (PsfSubprocess, psf_subprocess, PSF_TYPE_TASK)
+
+/**
+ * PsfSubprocess:
+ *
+ * A [class@Psf.Task] backed by one child process (Portage's `SubProcess`).
+ *
+ * It knows the child's [property@Psf.Subprocess:pid], reaps it through a
+ * GLib child watch in the task's main context, turns its wait status into
+ * the returncode (the exit status, or -N for a signal N), sends it signals,
+ * escalates a cancel from SIGTERM to SIGKILL after
+ * [property@Psf.Subprocess:cancel-timeout] and enforces
+ * [property@Psf.Subprocess:timeout].
+ *
+ * Subclasses create the child in [vfunc@Psf.Task.start].
+ *
+ * Since: 1.0
+ */
+
+static void
+clear_source (GSource **source)
+{
+  if (*source != NULL)
+    {
+      g_source_destroy (*source);
+      g_clear_pointer (source, g_source_unref);
+    }
+}
+
+static int
+returncode_from_wait_status (int wait_status)
+{
+  if (WIFEXITED (wait_status))
+    return WEXITSTATUS (wait_status);
+  if (WIFSIGNALED (wait_status))
+    return -WTERMSIG (wait_status);
+  return 255;
+}
+
+static void
+psf_subprocess_child_watch_cb (GPid     pid,
+                               int      wait_status,
+                               gpointer data)
+{
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  priv->reaped = TRUE;
+  g_clear_pointer (&priv->watch_source, g_source_unref);
+  clear_source (&priv->kill_source);
+  clear_source (&priv->timeout_source);
+  if (priv->pidfd >= 0)
+    {
+      close (priv->pidfd);
+      priv->pidfd = -1;
+    }
+
+  PSF_SUBPROCESS_GET_CLASS (self)->reaped (self, returncode_from_wait_status (wait_status));
+}
+
+static gboolean
+psf_subprocess_signal (PsfSubprocess  *self,
+                       int             signum,
+                       GError        **error)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  int r;
+
+  if (priv->pid == 0)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE,
+                   _("Cannot send a signal: the process was not started"));
+      return FALSE;
+    }
+
+  if (priv->reaped)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE,
+                   _("Cannot send a signal: process %d has already exited"),
+                   (int) priv->pid);
+      return FALSE;
+    }
+
+  if (priv->pidfd >= 0)
+    r = pidfd_send_signal (priv->pidfd, signum, NULL, 0);
+  else
+    r = kill (priv->pid, signum);
+
+  /* ESRCH: the child is a zombie that the watch has not seen yet. */
+  if (r != 0 && errno != ESRCH)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "kill(%d, %s): %s", (int) priv->pid,
+                   sigabbrev_np (signum) ? sigabbrev_np (signum) : "?",
+                   g_strerror (saved));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+psf_subprocess_kill_cb (gpointer data)
+{
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  g_autoptr(GError) error = NULL;
+
+  g_clear_pointer (&priv->kill_source, g_source_unref);
+  if (!psf_subprocess_signal (self, SIGKILL, &error))
+    g_debug ("Escalating to SIGKILL: %s", error->message);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+psf_subprocess_timeout_cb (gpointer data)
+{
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_clear_pointer (&priv->timeout_source, g_source_unref);
+  priv->timed_out = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMED_OUT]);
+  psf_task_cancel (PSF_TASK (self));
+  return G_SOURCE_REMOVE;
+}
+
+static GSource *
+psf_subprocess_add_timer (PsfSubprocess *self,
+                          guint          ms,
+                          GSourceFunc    func,
+                          const char    *name)
+{
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (source, name);
+  psf_task_attach_source (PSF_TASK (self), source);
+  return source;
+}
+
+void
+psf_subprocess_watch (PsfSubprocess *self,
+                      GPid           pid)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_SUBPROCESS (self));
+  g_return_if_fail (pid > 0);
+  g_return_if_fail (priv->pid == 0);
+
+  priv->pid = pid;
+  priv->pidfd = pidfd_open (pid, 0);
+
+  priv->watch_source = g_child_watch_source_new (pid);
+  g_source_set_callback (priv->watch_source,
+                         G_SOURCE_FUNC (psf_subprocess_child_watch_cb),
+                         g_object_ref (self), g_object_unref);
+  g_source_set_static_name (priv->watch_source, "[psf] child watch");
+  psf_task_attach_source (PSF_TASK (self), priv->watch_source);
+
+  if (priv->timeout > 0)
+    priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
+                                                     psf_subprocess_timeout_cb,
+                                                     "[psf] timeout");
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+}
+
+static void
+psf_subprocess_real_reaped (PsfSubprocess *self,
+                            int            returncode)
+{
+  psf_task_return (PSF_TASK (self), returncode);
+}
+
+static void
+psf_subprocess_cancel (PsfTask *task)
+{
+  PsfSubprocess *self = PSF_SUBPROCESS (task);
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  g_autoptr(GError) error = NULL;
+
+  if (priv->pid == 0 || priv->reaped)
+    return;
+
+  if (!psf_subprocess_signal (self, SIGTERM, &error))
+    g_warning ("Cancelling process %d: %s", (int) priv->pid, error->message);
+
+  if (priv->cancel_timeout > 0 && priv->kill_source == NULL)
+    priv->kill_source = psf_subprocess_add_timer (self, priv->cancel_timeout,
+                                                  psf_subprocess_kill_cb,
+                                                  "[psf] cancel escalation");
+}
+
+static void
+psf_subprocess_check (PsfTask  *task,
+                      GError  **error)
+{
+  PsfSubprocess *self = PSF_SUBPROCESS (task);
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  if (priv->timed_out)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_TIMED_OUT,
+                   _("Process %d timed out after %u ms"),
+                   (int) priv->pid, priv->timeout);
+      return;
+    }
+
+  PSF_TASK_CLASS (psf_subprocess_parent_class)->check (task, error);
+}
+
+static void
+psf_subprocess_finalize (GObject *object)
+{
+  PsfSubprocess *self = PSF_SUBPROCESS (object);
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  /* Every source holds a reference: none can be left here. */
+  g_assert (priv->watch_source == NULL);
+  g_assert (priv->kill_source == NULL);
+  g_assert (priv->timeout_source == NULL);
+  if (priv->pidfd >= 0)
+    close (priv->pidfd);
+
+  G_OBJECT_CLASS (psf_subprocess_parent_class)->finalize (object);
+}
+
+static void
+psf_subprocess_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  PsfSubprocess *self = PSF_SUBPROCESS (object);
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_PID:
+      g_value_set_int (value, priv->pid);
+      break;
+
+    case PROP_CANCEL_TIMEOUT:
+      g_value_set_uint (value, priv->cancel_timeout);
+      break;
+
+    case PROP_TIMEOUT:
+      g_value_set_uint (value, priv->timeout);
+      break;
+
+    case PROP_TIMED_OUT:
+      g_value_set_boolean (value, priv->timed_out);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_subprocess_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  PsfSubprocess *self = PSF_SUBPROCESS (object);
+
+  switch (prop_id)
+    {
+    case PROP_CANCEL_TIMEOUT:
+      psf_subprocess_set_cancel_timeout (self, g_value_get_uint (value));
+      break;
+
+    case PROP_TIMEOUT:
+      psf_subprocess_set_timeout (self, g_value_get_uint (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_subprocess_class_init (PsfSubprocessClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PsfTaskClass *task_class = PSF_TASK_CLASS (klass);
+
+  psf_i18n_init ();
+
+  object_class->finalize = psf_subprocess_finalize;
+  object_class->get_property = psf_subprocess_get_property;
+  object_class->set_property = psf_subprocess_set_property;
+
+  task_class->cancel = psf_subprocess_cancel;
+  task_class->check = psf_subprocess_check;
+
+  klass->reaped = psf_subprocess_real_reaped;
+
+  /**
+   * PsfSubprocess:pid:
+   *
+   * The child's process id: 0 before start(), kept after the exit.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PID] =
+    g_param_spec_int ("pid", NULL, NULL,
+                      0, G_MAXINT, 0,
+                      (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PsfSubprocess:cancel-timeout:
+   *
+   * Milliseconds between the SIGTERM of a cancel and the SIGKILL sent if
+   * the child is still alive (Portage's `_cancel_timeout`). 0 never
+   * escalates.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CANCEL_TIMEOUT] =
+    g_param_spec_uint ("cancel-timeout", NULL, NULL,
+                       0, G_MAXUINT, DEFAULT_CANCEL_TIMEOUT_MS,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PsfSubprocess:timeout:
+   *
+   * Milliseconds after start() when a still-running task is cancelled and
+   * marked [property@Psf.Subprocess:timed-out]; 0 for none.
+   * psf_task_wait_check_finish() then fails with %PSF_ERROR_TIMED_OUT.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMEOUT] =
+    g_param_spec_uint ("timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PsfSubprocess:timed-out:
+   *
+   * Whether [property@Psf.Subprocess:timeout] expired.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_TIMED_OUT] =
+    g_param_spec_boolean ("timed-out", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+psf_subprocess_init (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  priv->pidfd = -1;
+  priv->cancel_timeout = DEFAULT_CANCEL_TIMEOUT_MS;
+}
+
+/**
+ * psf_subprocess_get_pid:
+ * @self: a #PsfSubprocess
+ *
+ * Returns: the child's pid, 0 before start()
+ *
+ * Since: 1.0
+ */
+GPid
+psf_subprocess_get_pid (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (self), 0);
+
+  return priv->pid;
+}
+
+/**
+ * psf_subprocess_send_signal:
+ * @self: a #PsfSubprocess
+ * @signum: the signal to send
+ * @error: return location for a #GError
+ *
+ * Sends @signum to the child. Nothing is ever sent once the child has been
+ * reaped (its pid may belong to another process by then): that fails with
+ * %PSF_ERROR_INVALID_STATE, as does a task that was not started.
+ *
+ * Returns: %TRUE if the signal was sent (or the child is already a zombie)
+ *
+ * Since: 1.0
+ */
+gboolean
+psf_subprocess_send_signal (PsfSubprocess  *self,
+                            int             signum,
+                            GError        **error)
+{
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return psf_subprocess_signal (self, signum, error);
+}
+
+/**
+ * psf_subprocess_get_cancel_timeout:
+ * @self: a #PsfSubprocess
+ *
+ * Returns: the [property@Psf.Subprocess:cancel-timeout] in milliseconds
+ *
+ * Since: 1.0
+ */
+guint
+psf_subprocess_get_cancel_timeout (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (self), 0);
+
+  return priv->cancel_timeout;
+}
+
+/**
+ * psf_subprocess_set_cancel_timeout:
+ * @self: a #PsfSubprocess
+ * @cancel_timeout_ms: milliseconds from SIGTERM to SIGKILL, 0 for never
+ *
+ * Sets [property@Psf.Subprocess:cancel-timeout].
+ *
+ * Since: 1.0
+ */
+void
+psf_subprocess_set_cancel_timeout (PsfSubprocess *self,
+                                   guint          cancel_timeout_ms)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_SUBPROCESS (self));
+
+  if (priv->cancel_timeout == cancel_timeout_ms)
+    return;
+  priv->cancel_timeout = cancel_timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCEL_TIMEOUT]);
+}
+
+/**
+ * psf_subprocess_get_timeout:
+ * @self: a #PsfSubprocess
+ *
+ * Returns: the [property@Psf.Subprocess:timeout] in milliseconds
+ *
+ * Since: 1.0
+ */
+guint
+psf_subprocess_get_timeout (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (self), 0);
+
+  return priv->timeout;
+}
+
+/**
+ * psf_subprocess_set_timeout:
+ * @self: a #PsfSubprocess
+ * @timeout_ms: milliseconds, 0 for none
+ *
+ * Sets [property@Psf.Subprocess:timeout]. Takes effect at start().
+ *
+ * Since: 1.0
+ */
+void
+psf_subprocess_set_timeout (PsfSubprocess *self,
+                            guint          timeout_ms)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_SUBPROCESS (self));
+
+  if (priv->timeout == timeout_ms)
+    return;
+  priv->timeout = timeout_ms;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMEOUT]);
+}
+
+/**
+ * psf_subprocess_get_timed_out:
+ * @self: a #PsfSubprocess
+ *
+ * Returns: whether the [property@Psf.Subprocess:timeout] expired
+ *
+ * Since: 1.0
+ */
+gboolean
+psf_subprocess_get_timed_out (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (self), FALSE);
+
+  return priv->timed_out;
+}

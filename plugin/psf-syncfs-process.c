@@ -1,0 +1,412 @@
+/* psf-syncfs-process.c: PsfSyncfsProcess, flush the filesystems of paths
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "psf-child-private.h"
+#include "psf-error.h"
+#include "psf-i18n-private.h"
+#include "psf-syncfs-process.h"
+#include "psf-syncfs-result-private.h"
+#include "psf-task-private.h"
+
+struct _PsfSyncfsProcess
+{
+  PsfForkProcess  parent_instance;
+  char          **paths;
+  char          **resolved;
+  GPtrArray      *results;
+  guint           sync_fallback : 1;
+};
+
+enum {
+  PROP_0,
+  PROP_PATHS,
+  PROP_SYNC_FALLBACK,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS)
+
+/**
+ * PsfSyncfsProcess:
+ *
+ * Flushes the filesystems that hold a list of paths with syncfs(2), in a
+ * child process, without blocking the host (Portage's `SyncfsProcess`, run
+ * after a merge so that a power loss does not lose the merged files).
+ *
+ * The child looks at each path (following symlinks) and calls syncfs()
+ * once per filesystem: a second path on a filesystem already synced is a
+ * %PSF_SYNCFS_STATUS_DUPLICATE. Regular files and directories are opened
+ * with `O_RDONLY|O_NONBLOCK|O_NOCTTY`; anything else (a FIFO, a socket, a
+ * device node) is never opened itself, its filesystem is synced through its
+ * directory. A path that cannot be looked at or opened is
+ * %PSF_SYNCFS_STATUS_SKIPPED with its errno, as Portage skips it.
+ * Relative paths are taken from the host's working directory at start().
+ *
+ * The returncode is 0 when every filesystem reached was synced, and 1 when
+ * syncfs() failed on one (every filesystem is still tried) or does not exist
+ * (`ENOSYS`). With [property@Psf.SyncfsProcess:sync-fallback], a missing
+ * syncfs() is replaced by one sync() and the returncode is 0.
+ *
+ * [method@Psf.SyncfsProcess.get_results] gives one [class@Psf.SyncfsResult]
+ * per input path once the task has exited, and
+ * [method@Psf.Task.wait_check_finish] names the path and the errno text of
+ * a failure.
+ *
+ * Its routine is built into the helper `psf-child`, so it runs with every
+ * start method; the default is %PSF_START_METHOD_SPAWN, whose cost does not
+ * grow with the host's size.
+ *
+ * ```c
+ * const char *paths[] = { "/usr", "/var/db/pkg", NULL };
+ * g_autoptr(PsfSyncfsProcess) sync = psf_syncfs_process_new (paths);
+ *
+ * if (psf_task_start (PSF_TASK (sync), &error))
+ *   psf_task_wait_check_async (PSF_TASK (sync), NULL, synced_cb, NULL);
+ * ```
+ *
+ * Since: 1.0
+ */
+
+static GBytes *
+psf_syncfs_process_prepare (PsfForkProcess  *process,
+                            GError         **error)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (process);
+  g_autofree char *cwd = NULL;
+  GByteArray *input;
+  PsfSyncfsInputHeader header = { 0 };
+  guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+
+  g_clear_pointer (&self->resolved, g_strfreev);
+  self->resolved = g_new0 (char *, n + 1);
+
+  for (guint i = 0; i < n; i++)
+    {
+      const char *path = self->paths[i];
+
+      if (path[0] == '\0' || g_path_is_absolute (path))
+        {
+          self->resolved[i] = g_strdup (path);
+          continue;
+        }
+      if (cwd == NULL)
+        cwd = g_get_current_dir ();
+      self->resolved[i] = g_build_filename (cwd, path, NULL);
+    }
+
+  header.magic = PSF_SYNCFS_INPUT_MAGIC;
+  header.flags = self->sync_fallback ? PSF_SYNCFS_FLAG_SYNC_FALLBACK : 0;
+  header.n_paths = n;
+
+  input = g_byte_array_new ();
+  g_byte_array_append (input, (const guint8 *) &header, sizeof header);
+  for (guint i = 0; i < n; i++)
+    g_byte_array_append (input, (const guint8 *) self->resolved[i],
+                         strlen (self->resolved[i]) + 1);
+
+  return g_byte_array_free_to_bytes (input);
+}
+
+static void
+psf_syncfs_process_report (PsfForkProcess *process,
+                           GBytes         *report)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (process);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (report, &len);
+  guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+  guint used;
+
+  used = psf_syncfs_results_decode (self->results,
+                                    (const char * const *) self->paths, n,
+                                    data, len);
+  if (used != n)
+    g_debug ("syncfs child reported %u of %u paths (%" G_GSIZE_FORMAT " bytes)",
+             used, n, len);
+}
+
+static void
+psf_syncfs_process_check (PsfTask  *task,
+                          GError  **error)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (task);
+  PsfSyncfsResult *first = NULL;
+  guint n_failed = 0;
+
+  if (psf_task_get_returncode (task) == 1 &&
+      !psf_subprocess_get_timed_out (PSF_SUBPROCESS (task)) &&
+      !psf_task_get_cancelled (task))
+    {
+      for (guint i = 0; i < self->results->len; i++)
+        {
+          PsfSyncfsResult *result = g_ptr_array_index (self->results, i);
+
+          if (psf_syncfs_result_get_status (result) == PSF_SYNCFS_STATUS_FAILED)
+            {
+              if (first == NULL)
+                first = result;
+              n_failed++;
+            }
+        }
+    }
+
+  if (first == NULL)
+    {
+      PSF_TASK_CLASS (psf_syncfs_process_parent_class)->check (task, error);
+      return;
+    }
+
+  {
+    g_autofree char *display = g_filename_display_name (psf_syncfs_result_get_path (first));
+    const char *reason = g_strerror (psf_syncfs_result_get_errno (first));
+
+    if (n_failed == 1)
+      g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                   "syncfs(%s): %s", display, reason);
+    else
+      g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                   g_dngettext (GETTEXT_PACKAGE,
+                                "syncfs(%s): %s (and %u more path failed)",
+                                "syncfs(%s): %s (and %u more paths failed)",
+                                n_failed - 1),
+                   display, reason, n_failed - 1);
+  }
+}
+
+static void
+psf_syncfs_process_finalize (GObject *object)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
+
+  g_clear_pointer (&self->paths, g_strfreev);
+  g_clear_pointer (&self->resolved, g_strfreev);
+  g_clear_pointer (&self->results, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (psf_syncfs_process_parent_class)->finalize (object);
+}
+
+static void
+psf_syncfs_process_get_property (GObject    *object,
+                                 guint       prop_id,
+                                 GValue     *value,
+                                 GParamSpec *pspec)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATHS:
+      g_value_set_boxed (value, self->paths);
+      break;
+
+    case PROP_SYNC_FALLBACK:
+      g_value_set_boolean (value, self->sync_fallback);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_syncfs_process_set_property (GObject      *object,
+                                 guint         prop_id,
+                                 const GValue *value,
+                                 GParamSpec   *pspec)
+{
+  PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATHS:
+      psf_syncfs_process_set_paths (self, g_value_get_boxed (value));
+      break;
+
+    case PROP_SYNC_FALLBACK:
+      psf_syncfs_process_set_sync_fallback (self, g_value_get_boolean (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+psf_syncfs_process_class_init (PsfSyncfsProcessClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  PsfTaskClass *task_class = PSF_TASK_CLASS (klass);
+  PsfForkProcessClass *fork_class = PSF_FORK_PROCESS_CLASS (klass);
+
+  psf_i18n_init ();
+
+  object_class->finalize = psf_syncfs_process_finalize;
+  object_class->get_property = psf_syncfs_process_get_property;
+  object_class->set_property = psf_syncfs_process_set_property;
+
+  task_class->check = psf_syncfs_process_check;
+
+  fork_class->routine = "syncfs";
+  fork_class->prepare = psf_syncfs_process_prepare;
+  fork_class->report = psf_syncfs_process_report;
+
+  /**
+   * PsfSyncfsProcess:paths: (type GStrv)
+   *
+   * The paths whose filesystems are synced (filenames: any bytes but NUL).
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PATHS] =
+    g_param_spec_boxed ("paths", NULL, NULL,
+                        G_TYPE_STRV,
+                        (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * PsfSyncfsProcess:sync-fallback:
+   *
+   * When syncfs() does not exist (`ENOSYS`), call sync() once instead and
+   * succeed. sync() cannot report errors, so it never hides a syncfs() that
+   * failed: that still gives returncode 1.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SYNC_FALLBACK] =
+    g_param_spec_boolean ("sync-fallback", NULL, NULL,
+                          FALSE,
+                          (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+psf_syncfs_process_init (PsfSyncfsProcess *self)
+{
+  self->results = g_ptr_array_new_with_free_func (g_object_unref);
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (self), PSF_START_METHOD_SPAWN);
+}
+
+/**
+ * psf_syncfs_process_new:
+ * @paths: (array zero-terminated=1) (element-type filename) (nullable): the
+ *   paths whose filesystems to sync
+ *
+ * Creates a process that syncs the filesystems of @paths once started.
+ *
+ * Returns: (transfer full): a new #PsfSyncfsProcess
+ *
+ * Since: 1.0
+ */
+PsfSyncfsProcess *
+psf_syncfs_process_new (const char * const *paths)
+{
+  return g_object_new (PSF_TYPE_SYNCFS_PROCESS, "paths", paths, NULL);
+}
+
+/**
+ * psf_syncfs_process_get_paths:
+ * @self: a #PsfSyncfsProcess
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (element-type filename) (nullable):
+ *   the [property@Psf.SyncfsProcess:paths]
+ *
+ * Since: 1.0
+ */
+const char * const *
+psf_syncfs_process_get_paths (PsfSyncfsProcess *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), NULL);
+
+  return (const char * const *) self->paths;
+}
+
+/**
+ * psf_syncfs_process_set_paths:
+ * @self: a #PsfSyncfsProcess
+ * @paths: (array zero-terminated=1) (element-type filename) (nullable): the
+ *   paths whose filesystems to sync
+ *
+ * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start().
+ *
+ * Since: 1.0
+ */
+void
+psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
+                              const char * const *paths)
+{
+  g_return_if_fail (PSF_IS_SYNCFS_PROCESS (self));
+
+  g_strfreev (self->paths);
+  self->paths = g_strdupv ((char **) paths);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PATHS]);
+}
+
+/**
+ * psf_syncfs_process_get_sync_fallback:
+ * @self: a #PsfSyncfsProcess
+ *
+ * Returns: the [property@Psf.SyncfsProcess:sync-fallback] flag
+ *
+ * Since: 1.0
+ */
+gboolean
+psf_syncfs_process_get_sync_fallback (PsfSyncfsProcess *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), FALSE);
+
+  return self->sync_fallback;
+}
+
+/**
+ * psf_syncfs_process_set_sync_fallback:
+ * @self: a #PsfSyncfsProcess
+ * @sync_fallback: whether to call sync() when syncfs() does not exist
+ *
+ * Sets [property@Psf.SyncfsProcess:sync-fallback].
+ *
+ * Since: 1.0
+ */
+void
+psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess *self,
+                                      gboolean          sync_fallback)
+{
+  g_return_if_fail (PSF_IS_SYNCFS_PROCESS (self));
+
+  sync_fallback = !!sync_fallback;
+  if (self->sync_fallback == (guint) sync_fallback)
+    return;
+  self->sync_fallback = sync_fallback;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_FALLBACK]);
+}
+
+/**
+ * psf_syncfs_process_get_results:
+ * @self: a #PsfSyncfsProcess
+ *
+ * Gets one result per input path, in input order, once the task has
+ * exited (from [signal@Psf.Task::exited] on); before that, an empty array.
+ *
+ * Returns: (transfer container) (element-type PsfSyncfsResult): the results
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+psf_syncfs_process_get_results (PsfSyncfsProcess *self)
+{
+  GPtrArray *copy;
+
+  g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), NULL);
+
+  copy = g_ptr_array_sized_new (self->results->len);
+  for (guint i = 0; i < self->results->len; i++)
+    g_ptr_array_add (copy, g_ptr_array_index (self->results, i));
+  return copy;
+}

@@ -1,0 +1,211 @@
+/* psf-syncfs-result.c: the outcome of one path of a PsfSyncfsProcess
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <sys/sysmacros.h>
+
+#include "psf-child-private.h"
+#include "psf-enums.h"
+#include "psf-syncfs-result-private.h"
+
+struct _PsfSyncfsResult
+{
+  GObject          parent_instance;
+  char            *path;
+  PsfSyncfsStatus  status;
+  int              error_number;
+  guint64          device;
+};
+
+G_DEFINE_FINAL_TYPE (PsfSyncfsResult, psf_syncfs_result, G_TYPE_OBJECT)
+
+/**
+ * PsfSyncfsResult:
+ *
+ * What a [class@Psf.SyncfsProcess] did with one of its paths: its
+ * [enum@Psf.SyncfsStatus], the errno when something went wrong, and the
+ * device number of the filesystem that holds it.
+ *
+ * Since: 1.0
+ */
+
+static void
+psf_syncfs_result_finalize (GObject *object)
+{
+  PsfSyncfsResult *self = PSF_SYNCFS_RESULT (object);
+
+  g_free (self->path);
+
+  G_OBJECT_CLASS (psf_syncfs_result_parent_class)->finalize (object);
+}
+
+static void
+psf_syncfs_result_class_init (PsfSyncfsResultClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = psf_syncfs_result_finalize;
+}
+
+static void
+psf_syncfs_result_init (PsfSyncfsResult *self)
+{
+}
+
+PsfSyncfsResult *
+psf_syncfs_result_new (const char      *path,
+                       PsfSyncfsStatus  status,
+                       int              error_number,
+                       guint64          device)
+{
+  PsfSyncfsResult *self = g_object_new (PSF_TYPE_SYNCFS_RESULT, NULL);
+
+  self->path = g_strdup (path);
+  self->status = status;
+  self->error_number = error_number;
+  self->device = device;
+  return self;
+}
+
+guint
+psf_syncfs_results_decode (GPtrArray          *results,
+                           const char * const *paths,
+                           guint               n_paths,
+                           const guint8       *report,
+                           gsize               report_len)
+{
+  g_autofree gboolean *seen = g_new0 (gboolean, n_paths);
+  guint used = 0;
+
+  g_ptr_array_set_size (results, 0);
+  for (guint i = 0; i < n_paths; i++)
+    g_ptr_array_add (results,
+                     psf_syncfs_result_new (paths[i], PSF_SYNCFS_STATUS_SKIPPED, 0, 0));
+
+  for (gsize off = 0; off + sizeof (PsfSyncfsRecord) <= report_len; off += sizeof (PsfSyncfsRecord))
+    {
+      PsfSyncfsRecord record;
+      PsfSyncfsResult *result;
+
+      memcpy (&record, report + off, sizeof record);
+
+      if (record.index >= n_paths || seen[record.index])
+        continue;
+      if (record.status < PSF_SYNCFS_STATUS_SYNCED || record.status > PSF_SYNCFS_STATUS_FAILED)
+        continue;
+      if (record.error < 0)
+        continue;
+
+      seen[record.index] = TRUE;
+      result = g_ptr_array_index (results, record.index);
+      result->status = record.status;
+      result->error_number = record.error;
+      result->device = record.device;
+      used++;
+    }
+
+  return used;
+}
+
+/**
+ * psf_syncfs_result_get_path:
+ * @self: a #PsfSyncfsResult
+ *
+ * Returns: (type filename): the path as it was given to the process
+ *
+ * Since: 1.0
+ */
+const char *
+psf_syncfs_result_get_path (PsfSyncfsResult *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), NULL);
+
+  return self->path;
+}
+
+/**
+ * psf_syncfs_result_get_status:
+ * @self: a #PsfSyncfsResult
+ *
+ * Returns: what happened to the path
+ *
+ * Since: 1.0
+ */
+PsfSyncfsStatus
+psf_syncfs_result_get_status (PsfSyncfsResult *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), PSF_SYNCFS_STATUS_SKIPPED);
+
+  return self->status;
+}
+
+/**
+ * psf_syncfs_result_get_errno:
+ * @self: a #PsfSyncfsResult
+ *
+ * The errno of the failed call: for %PSF_SYNCFS_STATUS_SKIPPED the one of
+ * stat() or open(), for %PSF_SYNCFS_STATUS_FAILED the one of syncfs(). A
+ * %PSF_SYNCFS_STATUS_SYNCED result with `ENOSYS` was flushed by the sync()
+ * fallback. A %PSF_SYNCFS_STATUS_SKIPPED result with 0 was never reached
+ * (the child ended early).
+ *
+ * Returns: an errno value, or 0
+ *
+ * Since: 1.0
+ */
+int
+psf_syncfs_result_get_errno (PsfSyncfsResult *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), 0);
+
+  return self->error_number;
+}
+
+/**
+ * psf_syncfs_result_get_device:
+ * @self: a #PsfSyncfsResult
+ *
+ * Returns: the device number (`st_dev`) of the filesystem that holds the
+ *   path, or 0 when it could not be looked at
+ *
+ * Since: 1.0
+ */
+guint64
+psf_syncfs_result_get_device (PsfSyncfsResult *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), 0);
+
+  return self->device;
+}
+
+/**
+ * psf_syncfs_result_to_string:
+ * @self: a #PsfSyncfsResult
+ *
+ * Describes the result in one line for people: the path, the status, the
+ * device as major:minor and the errno text, if any.
+ *
+ * Returns: (transfer full): a newly allocated string
+ *
+ * Since: 1.0
+ */
+char *
+psf_syncfs_result_to_string (PsfSyncfsResult *self)
+{
+  g_autoptr(GEnumClass) klass = NULL;
+  GEnumValue *value;
+  g_autofree char *display = NULL;
+
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), NULL);
+
+  klass = g_type_class_ref (PSF_TYPE_SYNCFS_STATUS);
+  value = g_enum_get_value (klass, self->status);
+  display = g_filename_display_name (self->path);
+
+  return g_strdup_printf ("%s %s %u:%u%s%s", display, value->value_nick,
+                          major ((dev_t) self->device), minor ((dev_t) self->device),
+                          self->error_number != 0 ? " " : "",
+                          self->error_number != 0 ? g_strerror (self->error_number) : "");
+}

@@ -1,0 +1,25 @@
+/* psf-task-private.h: what subclasses inside libpsf-1 (and tests) use
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "psf-task.h"
+
+G_BEGIN_DECLS
+
+/* Records the exit: emits ::started first if it is still pending, then sets
+ * the returncode and state, emits ::exited and completes every waiter.
+ * Must be called in the task's context. */
+void          psf_task_return       (PsfTask *self,
+                                     int      returncode);
+
+/* The context captured by start(), or NULL before it. */
+GMainContext *psf_task_get_context  (PsfTask *self);
+
+/* Adds @source to the task's context; returns its id. */
+void          psf_task_attach_source (PsfTask *self,
+                                      GSource *source);
+
+G_END_DECLS
