@@ -1,0 +1,136 @@
+/* test-utils.c: shared helpers of the C suites
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test-utils.h"
+
+guint
+psf_test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  /* The GDir's own fd is in the listing. */
+  return n - 1;
+}
+
+guint
+psf_test_count_zombies (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  const char *name;
+  pid_t self = getpid ();
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *contents = NULL;
+      const char *close_paren;
+      char state;
+      int ppid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_strdup_printf ("/proc/%s/stat", name);
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      close_paren = strrchr (contents, ')');
+      if (close_paren == NULL || sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
+        continue;
+      if (ppid == self && state == 'Z')
+        n++;
+    }
+  return n;
+}
+
+char
+psf_test_proc_state (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  const char *close_paren;
+  char state;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return 0;
+  close_paren = strrchr (contents, ')');
+  if (close_paren == NULL || sscanf (close_paren + 1, " %c", &state) != 1)
+    return 0;
+  return state;
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  g_error ("Test timed out after %u ms", GPOINTER_TO_UINT (data));
+  return G_SOURCE_REMOVE;
+}
+
+void
+psf_test_run_until_exited (PsfTask *task,
+                           guint    timeout_ms)
+{
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, timeout_cb, GUINT_TO_POINTER (timeout_ms), NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+
+  while (psf_task_get_state (task) != PSF_TASK_STATE_EXITED)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+}
+
+void
+psf_test_run_until (gboolean *flag,
+                    guint     timeout_ms)
+{
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, timeout_cb, GUINT_TO_POINTER (timeout_ms), NULL);
+  g_source_attach (timeout, g_main_context_get_thread_default ());
+
+  while (!*flag)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+}
+
+const char *
+psf_test_prog_path (void)
+{
+  static char *path;
+
+  if (path == NULL)
+    {
+      const char *env = g_getenv ("PSF_TEST_PROG");
+
+      path = env != NULL ? g_strdup (env)
+                         : g_test_build_filename (G_TEST_BUILT, "psf-test-prog", NULL);
+    }
+  return path;
+}
+
+PsfSpawnProcess *
+psf_test_prog_new (const char *mode,
+                   const char *arg)
+{
+  const char *argv[] = { psf_test_prog_path (), mode, arg, NULL };
+
+  return psf_spawn_process_new (argv);
+}
