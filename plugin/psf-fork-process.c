@@ -260,6 +260,18 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
   pid_t pid;
   int r;
 
+  /* glibc's posix_spawn() reports a failed exec, but emulations of vfork
+   * (valgrind, qemu-user) do not: look first, so the error always comes
+   * from start() and names the path. */
+  if (access (helper, X_OK) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("Cannot run the helper %s: %s"), helper, g_strerror (saved));
+      return FALSE;
+    }
+
   psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
   for (guint i = 0; i < n_fds; i++)
     {
