@@ -10,6 +10,7 @@
 #                     that need it are skipped without it)
 #   PSF_TEST_MAN      the man page source
 #   PSF_TEST_VERSION  the project version
+#   PSF_TEST_SRCDIR   the source tree (for the po/ checks)
 #   PSF_CHILD_PATH, PSF_LOCALEDIR, LD_LIBRARY_PATH  the build tree
 
 import errno
@@ -29,6 +30,7 @@ CLI = os.environ['PSF_TEST_CLI']
 SHIM = os.environ.get('PSF_TEST_SHIM', '')
 MAN = os.environ.get('PSF_TEST_MAN', '')
 VERSION = os.environ.get('PSF_TEST_VERSION', '')
+SRCDIR = os.environ.get('PSF_TEST_SRCDIR', '')
 
 STATUSES = {'synced', 'duplicate', 'skipped', 'failed'}
 TOP_KEYS = {'version', 'exit_status', 'returncode', 'timed_out', 'start_method',
@@ -534,6 +536,59 @@ def man_page(tmp):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=base_env(), timeout=60)
     check(proc.returncode == 0 and proc.stderr == b'', text(proc.stderr))
+
+
+def potfiles():
+    with open(os.path.join(SRCDIR, 'po', 'POTFILES'), encoding='utf-8') as f:
+        return [l.strip() for l in f if l.strip() and not l.startswith('#')]
+
+
+@test
+def potfiles_cover_every_message(tmp):
+    """po/POTFILES lists every source file with messages for people"""
+    if not SRCDIR:
+        raise Skip('no source tree given')
+    listed = set(potfiles())
+    for name in listed:
+        check(os.path.isfile(os.path.join(SRCDIR, name)), 'POTFILES lists missing %s' % name)
+    marker = re.compile(r'(?<![A-Za-z0-9_])(_|N_|C_|NC_|g_dngettext)\s*\(')
+    for top in ('plugin',):
+        for folder, _dirs, files in os.walk(os.path.join(SRCDIR, top)):
+            for name in files:
+                if not name.endswith('.c'):
+                    continue
+                path = os.path.join(folder, name)
+                rel = os.path.relpath(path, SRCDIR)
+                with open(path, encoding='utf-8') as f:
+                    if marker.search(f.read()):
+                        check(rel in listed, '%s has messages but is not in po/POTFILES' % rel)
+
+
+@test
+def german_translation_complete(tmp):
+    """po/de.po translates every message of the current sources"""
+    if not SRCDIR:
+        raise Skip('no source tree given')
+    tools = [shutil.which(t) for t in ('xgettext', 'msgmerge', 'msgfmt')]
+    if None in tools:
+        raise Skip('gettext tools are not installed')
+    xgettext, msgmerge, msgfmt = tools
+    pot = os.path.join(tmp, 'psf-1.pot')
+    merged = os.path.join(tmp, 'de.po')
+    # The arguments of po/meson.build: the glib preset and Description.
+    subprocess.run([xgettext, '--from-code=UTF-8', '--keyword=_', '--keyword=N_',
+                    '--keyword=C_:1c,2', '--keyword=NC_:1c,2', '--keyword=g_dngettext:2,3',
+                    '--keyword=Description', '--package-name=psf-1',
+                    '-D', SRCDIR, '-o', pot] + potfiles(), check=True, env=base_env())
+    subprocess.run([msgmerge, '--quiet', '--no-fuzzy-matching', '-o', merged,
+                    os.path.join(SRCDIR, 'po', 'de.po'), pot], check=True, env=base_env())
+    proc = subprocess.run([msgfmt, '--check', '--statistics', '-o', os.devnull, merged],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=base_env())
+    stats = text(proc.stderr).strip()
+    check(proc.returncode == 0, stats)
+    check(re.fullmatch(r'[0-9]+ translated messages?\.', stats),
+          'po/de.po is not complete: %s (run ninja -C build psf-1-pot psf-1-update-po '
+          'and translate)' % stats)
 
 
 def main():
