@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "psf-child-setup-private.h"
+
 /* The fds the helper psf-child finds its channels on. */
 #define PSF_CHILD_REPORT_FD 3
 #define PSF_CHILD_INPUT_FD  4
@@ -81,6 +83,9 @@ typedef struct
   size_t           n_fds;
   int              close_fds;
   const char      *cwd;
+  int              output_fd;       /* becomes stdout and stderr, or -1 */
+  int              setup_fd;        /* setup channel, or -1 */
+  const PsfChildSetup *setup;       /* applied when setup_fd >= 0 */
 
   /* exactly one of these runs */
   int            (*func) (int report_fd, void *data);

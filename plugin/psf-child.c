@@ -14,23 +14,86 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "psf-child-private.h"
+#include "psf-child-setup-private.h"
+
+/* Set-up options given by the parent after the routine's name. */
+static int
+parse_setup (int            argc,
+             char          *argv[],
+             PsfChildSetup *setup,
+             gid_t         *groups,
+             size_t         max_groups)
+{
+  for (int i = 2; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      char *end = NULL;
+
+      if (strncmp (arg, "--cgroup-procs=", 15) == 0)
+        setup->cgroup_procs = arg + 15;
+      else if (strncmp (arg, "--unshare=", 10) == 0)
+        setup->unshare_flags = (int) strtol (arg + 10, &end, 10);
+      else if (strncmp (arg, "--umask=", 8) == 0)
+        {
+          setup->has_umask = 1;
+          setup->umask_value = (mode_t) strtoul (arg + 8, &end, 8);
+        }
+      else if (strncmp (arg, "--gid=", 6) == 0)
+        {
+          setup->has_gid = 1;
+          setup->gid = (gid_t) strtoul (arg + 6, &end, 10);
+        }
+      else if (strncmp (arg, "--uid=", 6) == 0)
+        {
+          setup->has_uid = 1;
+          setup->uid = (uid_t) strtoul (arg + 6, &end, 10);
+        }
+      else if (strncmp (arg, "--groups=", 9) == 0)
+        {
+          const char *p = arg + 9;
+
+          setup->has_groups = 1;
+          setup->groups = groups;
+          setup->n_groups = 0;
+          while (*p != '\0' && setup->n_groups < max_groups)
+            {
+              groups[setup->n_groups++] = (gid_t) strtoul (p, &end, 10);
+              if (end == p)
+                return -1;
+              p = *end == ',' ? end + 1 : end;
+            }
+          end = NULL;
+        }
+      else
+        return -1;
+
+      if (end != NULL && *end != '\0')
+        return -1;
+    }
+  return 0;
+}
 
 int
 main (int   argc,
       char *argv[])
 {
   PsfChildRoutine routine;
+  PsfChildSetup setup;
+  gid_t groups[1024];
   const void *input = NULL;
   size_t input_len = 0;
   struct stat st;
 
-  if (argc != 2 || (routine = psf_child_routine_lookup (argv[1])) == NULL)
+  memset (&setup, 0, sizeof setup);
+  if (argc < 2 || (routine = psf_child_routine_lookup (argv[1])) == NULL ||
+      parse_setup (argc, argv, &setup, groups, sizeof groups / sizeof groups[0]) < 0)
     {
       fprintf (stderr, "psf-child: internal helper of libpsf-1, not meant to be run by hand\n");
       return 2;
@@ -46,6 +109,14 @@ main (int   argc,
         }
       input_len = (size_t) st.st_size;
       close (PSF_CHILD_INPUT_FD);
+    }
+
+  if (!psf_child_setup_is_empty (&setup))
+    {
+      if (psf_child_setup_apply (&setup, PSF_CHILD_SETUP_FD) < 0)
+        return 127;
+      /* EOF on the channel tells the parent the set-up is done. */
+      close (PSF_CHILD_SETUP_FD);
     }
 
   return routine (input, input_len, PSF_CHILD_REPORT_FD);

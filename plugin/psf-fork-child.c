@@ -50,6 +50,10 @@ run_child (const PsfForkChildSpec *spec)
   psf_child_reset_signals ();
   close (spec->report_read_fd);
 
+  if (spec->output_fd >= 0 &&
+      (dup2 (spec->output_fd, STDOUT_FILENO) < 0 || dup2 (spec->output_fd, STDERR_FILENO) < 0))
+    _exit (CHILD_SETUP_FAILED);
+
   if (apply_fd_map (spec) < 0)
     _exit (CHILD_SETUP_FAILED);
 
@@ -59,6 +63,8 @@ run_child (const PsfForkChildSpec *spec)
       size_t n_keep = 0;
 
       keep[n_keep++] = spec->report_fd;
+      if (spec->setup_fd >= 0)
+        keep[n_keep++] = spec->setup_fd;
       for (size_t i = 0; i < spec->n_fds && n_keep < 64; i++)
         keep[n_keep++] = spec->target_fds[i];
       psf_child_close_fds_except (keep, n_keep);
@@ -66,6 +72,14 @@ run_child (const PsfForkChildSpec *spec)
 
   if (spec->cwd != NULL && chdir (spec->cwd) < 0)
     _exit (CHILD_SETUP_FAILED);
+
+  if (spec->setup_fd >= 0)
+    {
+      if (psf_child_setup_apply (spec->setup, spec->setup_fd) < 0)
+        _exit (CHILD_SETUP_FAILED);
+      /* EOF on the channel tells the parent the set-up is done. */
+      close (spec->setup_fd);
+    }
 
   if (spec->func != NULL)
     rc = spec->func (spec->report_fd, spec->func_data);

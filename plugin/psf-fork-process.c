@@ -236,12 +236,45 @@ make_input_fd (GBytes  *input,
   return fd_above_helper_range (fd);
 }
 
+/* What psf_spawn_process_prepare_child() asked for. */
+typedef struct
+{
+  PsfChildSetup setup;
+  int           output_fd;     /* stdout+stderr of the child, or -1 */
+  int           setup_fd;      /* write end of the setup channel, or -1 */
+} ChildLaunch;
+
+static void
+add_setup_options (GPtrArray           *argv,
+                   const PsfChildSetup *setup)
+{
+  if (setup->cgroup_procs != NULL)
+    g_ptr_array_add (argv, g_strdup_printf ("--cgroup-procs=%s", setup->cgroup_procs));
+  if (setup->unshare_flags != 0)
+    g_ptr_array_add (argv, g_strdup_printf ("--unshare=%d", setup->unshare_flags));
+  if (setup->has_umask)
+    g_ptr_array_add (argv, g_strdup_printf ("--umask=%o", (guint) setup->umask_value));
+  if (setup->has_groups)
+    {
+      GString *groups = g_string_new ("--groups=");
+
+      for (gsize i = 0; i < setup->n_groups; i++)
+        g_string_append_printf (groups, "%s%u", i ? "," : "", (guint) setup->groups[i]);
+      g_ptr_array_add (argv, g_string_free (groups, FALSE));
+    }
+  if (setup->has_gid)
+    g_ptr_array_add (argv, g_strdup_printf ("--gid=%u", (guint) setup->gid));
+  if (setup->has_uid)
+    g_ptr_array_add (argv, g_strdup_printf ("--uid=%u", (guint) setup->uid));
+}
+
 static gboolean
-psf_fork_process_spawn_helper (PsfForkProcess  *self,
-                               GBytes          *input,
-                               int              report_write_fd,
-                               GPid            *pid_out,
-                               GError         **error)
+psf_fork_process_spawn_helper (PsfForkProcess     *self,
+                               GBytes             *input,
+                               int                 report_write_fd,
+                               const ChildLaunch  *launch,
+                               GPid               *pid_out,
+                               GError            **error)
 {
   PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
   const char *helper = psf_fork_process_get_helper_path ();
@@ -251,7 +284,7 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
   const int *source_fds;
   const int *target_fds;
   guint n_fds;
-  char *argv[3];
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   sigset_t mask;
@@ -272,10 +305,18 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
       return FALSE;
     }
 
+  if (launch->setup.child_setup != NULL)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("A child-setup function needs the FORK start method"));
+      return FALSE;
+    }
+
   psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
   for (guint i = 0; i < n_fds; i++)
     {
-      if (target_fds[i] == PSF_CHILD_REPORT_FD || target_fds[i] == PSF_CHILD_INPUT_FD)
+      if (target_fds[i] == PSF_CHILD_REPORT_FD || target_fds[i] == PSF_CHILD_INPUT_FD ||
+          (launch->setup_fd >= 0 && target_fds[i] == PSF_CHILD_SETUP_FD))
         {
           g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
                        _("fd %d is used by the helper of the SPAWN start method"),
@@ -294,6 +335,16 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
   posix_spawn_file_actions_adddup2 (&actions, report_write_fd, PSF_CHILD_REPORT_FD);
   if (input_fd >= 0)
     posix_spawn_file_actions_adddup2 (&actions, input_fd, PSF_CHILD_INPUT_FD);
+  if (launch->setup_fd >= 0)
+    {
+      posix_spawn_file_actions_adddup2 (&actions, launch->setup_fd, PSF_CHILD_SETUP_FD);
+      highest = MAX (highest, PSF_CHILD_SETUP_FD);
+    }
+  if (launch->output_fd >= 0)
+    {
+      posix_spawn_file_actions_adddup2 (&actions, launch->output_fd, STDOUT_FILENO);
+      posix_spawn_file_actions_adddup2 (&actions, launch->output_fd, STDERR_FILENO);
+    }
   for (guint i = 0; i < n_fds; i++)
     posix_spawn_file_actions_adddup2 (&actions, source_fds[i], target_fds[i]);
   if (cwd != NULL)
@@ -311,11 +362,14 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
   posix_spawnattr_setsigdefault (&attr, &mask);
   posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
-  argv[0] = (char *) helper;
-  argv[1] = (char *) routine;
-  argv[2] = NULL;
+  g_ptr_array_add (argv, g_strdup (psf_spawn_process_get_opt_name (spawn) != NULL ?
+                                   psf_spawn_process_get_opt_name (spawn) : helper));
+  g_ptr_array_add (argv, g_strdup (routine));
+  if (launch->setup_fd >= 0)
+    add_setup_options (argv, &launch->setup);
+  g_ptr_array_add (argv, NULL);
 
-  r = posix_spawn (&pid, helper, &actions, &attr, argv,
+  r = posix_spawn (&pid, helper, &actions, &attr, (char **) argv->pdata,
                    env != NULL ? (char **) env : environ);
 
   posix_spawn_file_actions_destroy (&actions);
@@ -334,6 +388,17 @@ psf_fork_process_spawn_helper (PsfForkProcess  *self,
   return TRUE;
 }
 
+static void
+close_pair (int fds[2])
+{
+  for (guint i = 0; i < 2; i++)
+    if (fds[i] >= 0)
+      {
+        close (fds[i]);
+        fds[i] = -1;
+      }
+}
+
 static int
 psf_fork_process_run_method (void *instance,
                              int   report_fd)
@@ -345,12 +410,13 @@ psf_fork_process_run_method (void *instance,
 }
 
 static gboolean
-psf_fork_process_fork (PsfForkProcess  *self,
-                       GBytes          *input,
-                       int              report_read_fd,
-                       int              report_write_fd,
-                       GPid            *pid_out,
-                       GError         **error)
+psf_fork_process_fork (PsfForkProcess     *self,
+                       GBytes             *input,
+                       int                 report_read_fd,
+                       int                 report_write_fd,
+                       const ChildLaunch  *launch,
+                       GPid               *pid_out,
+                       GError            **error)
 {
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
   PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
@@ -365,6 +431,9 @@ psf_fork_process_fork (PsfForkProcess  *self,
   spec.n_fds = n_fds;
   spec.close_fds = psf_spawn_process_get_close_fds (spawn);
   spec.cwd = psf_spawn_process_get_cwd (spawn);
+  spec.output_fd = launch->output_fd;
+  spec.setup_fd = launch->setup_fd;
+  spec.setup = launch->setup_fd >= 0 ? &launch->setup : NULL;
 
   if (priv->func != NULL)
     {
@@ -400,6 +469,8 @@ psf_fork_process_start (PsfTask  *task,
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
   PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
   g_autoptr(GBytes) input = NULL;
+  ChildLaunch launch = { .output_fd = -1, .setup_fd = -1 };
+  int setup_pipe[2] = { -1, -1 };
   int report[2];
   GPid pid = 0;
   gboolean ok;
@@ -433,8 +504,29 @@ psf_fork_process_start (PsfTask  *task,
         }
     }
 
+  if (!psf_spawn_process_prepare_child (PSF_SPAWN_PROCESS (self), &launch.setup,
+                                        &launch.output_fd, error))
+    return FALSE;
+
+  /* Only a child with something to set up pays for the handshake. */
+  if (!psf_child_setup_is_empty (&launch.setup))
+    {
+      if (pipe2 (setup_pipe, O_CLOEXEC) < 0)
+        {
+          psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
+          return set_errno_error (error, errno, "pipe2", NULL);
+        }
+      launch.setup_fd = setup_pipe[1];
+    }
+
   if (pipe2 (report, O_CLOEXEC) < 0)
-    return set_errno_error (error, errno, "pipe2", NULL);
+    {
+      int saved = errno;
+
+      close_pair (setup_pipe);
+      psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
+      return set_errno_error (error, saved, "pipe2", NULL);
+    }
 
   if (priv->start_method == PSF_START_METHOD_SPAWN)
     {
@@ -445,20 +537,34 @@ psf_fork_process_start (PsfTask  *task,
           int saved = errno;
 
           close (report[0]);
+          close_pair (setup_pipe);
+          psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
           return set_errno_error (error, saved, "fcntl", "F_DUPFD_CLOEXEC");
         }
-      ok = psf_fork_process_spawn_helper (self, input, write_fd, &pid, error);
+      ok = psf_fork_process_spawn_helper (self, input, write_fd, &launch, &pid, error);
       close (write_fd);
     }
   else
     {
-      ok = psf_fork_process_fork (self, input, report[0], report[1], &pid, error);
+      ok = psf_fork_process_fork (self, input, report[0], report[1], &launch, &pid, error);
       close (report[1]);
     }
+
+  if (setup_pipe[1] >= 0)
+    {
+      close (setup_pipe[1]);
+      setup_pipe[1] = -1;
+    }
+
+  /* The child closes its end once it is set up, or says why it is not. */
+  if (ok && setup_pipe[0] >= 0)
+    ok = psf_spawn_process_check_setup (setup_pipe[0], pid, error);
+  close_pair (setup_pipe);
 
   if (!ok)
     {
       close (report[0]);
+      psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
       return FALSE;
     }
 
@@ -468,6 +574,7 @@ psf_fork_process_start (PsfTask  *task,
   /* Given to the child: the host's copies go now. */
   psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
   psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
+  psf_spawn_process_child_started (PSF_SPAWN_PROCESS (self));
   return TRUE;
 }
 

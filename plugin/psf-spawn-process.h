@@ -62,6 +62,15 @@ PSF_AVAILABLE_IN_ALL
 void                 psf_spawn_process_set_close_fds   (PsfSpawnProcess    *self,
                                                         gboolean            close_fds);
 PSF_AVAILABLE_IN_ALL
+void                 psf_spawn_process_set_groups      (PsfSpawnProcess    *self,
+                                                        const guint32      *groups,
+                                                        gsize               n_groups);
+PSF_AVAILABLE_IN_ALL
+void                 psf_spawn_process_set_child_setup (PsfSpawnProcess    *self,
+                                                        GSpawnChildSetupFunc child_setup,
+                                                        gpointer            user_data,
+                                                        GDestroyNotify      destroy);
+PSF_AVAILABLE_IN_ALL
 void                 psf_spawn_process_take_fd         (PsfSpawnProcess    *self,
                                                         int                 source_fd,
                                                         int                 target_fd);
