@@ -39,7 +39,7 @@ PSF_AVAILABLE_IN_ALL
 G_DECLARE_DERIVABLE_TYPE (PsfForkProcess, psf_fork_process, PSF, FORK_PROCESS, PsfSpawnProcess)
 
 /**
- * PsfForkFunc:
+ * PsfForkFunc: (skip)
  * @report_fd: the write end of the report channel; bytes written to it are
  *   given back by psf_fork_process_get_report() in the parent
  * @user_data: the data given with the function
@@ -67,6 +67,21 @@ typedef int (*PsfForkFunc) (int      report_fd,
  *   [signal@Psf.Task::exited]
  *
  * The virtual methods of a [class@Psf.ForkProcess].
+ *
+ * Since: 1.0
+ */
+
+/**
+ * PsfForkProcessClass::run: (skip)
+ * @self: a #PsfForkProcess
+ * @report_fd: the write end of the report channel
+ *
+ * The child routine of a subclass, run in the forked child between fork()
+ * and _exit() with only async-signal-safe calls. It is not introspectable:
+ * an interpreter must never run in a forked child, so a binding cannot
+ * override it and such a subclass is refused by start().
+ *
+ * Returns: the child's exit status (0-255)
  *
  * Since: 1.0
  */
