@@ -206,6 +206,25 @@ test('properties', () => {
     assertEq(Psf.SyncfsProcess.new(['/a']).paths, ['/a'], 'SyncfsProcess.new');
 });
 
+test('spawn_options', () => {
+    const tree = makeTree();
+    try {
+        const log = `${tree.path}/log`;
+        const p = new Psf.SpawnProcess({
+            argv: ['sh', '-c', 'echo "$PSF_X in $PWD as $0"; echo err >&2'],
+            env: ['PSF_X=hello', 'PATH=/usr/bin:/bin'], cwd: tree.subdir,
+            opt_name: 'psf-test-name', logfile: log, background: true,
+        });
+        assertEq(p.logfile, log, 'logfile');
+        p.start();
+        assertEq(p.wait(), 0, 'wait');
+        assertEq(new TextDecoder().decode(GLib.file_get_contents(log)[1]),
+            `hello in ${tree.subdir} as psf-test-name\nerr\n`, 'log');
+    } finally {
+        removeTree(tree);
+    }
+});
+
 test('wait_before_start_is_invalid_state', () => {
     const p = new Psf.SpawnProcess({argv: ['true']});
     assertError(caught(() => p.wait()), Psf.Error.quark(), Psf.Error.INVALID_STATE);

@@ -203,6 +203,38 @@ def properties():
 
 
 @test
+def spawn_options():
+    import gzip
+    with TempTree() as tree:
+        log = os.path.join(tree.path, 'log')
+        p = Psf.SpawnProcess(argv=['sh', '-c', 'echo "$PSF_X in $PWD as $0"; echo err >&2'],
+                             env=['PSF_X=hello', 'PATH=/usr/bin:/bin'], cwd=tree.subdir,
+                             opt_name='psf-test-name', logfile=log, background=True)
+        assert p.props.logfile == log and p.props.opt_name == 'psf-test-name'
+        p.start()
+        assert p.wait() == 0
+        with open(log) as f:
+            assert f.read() == 'hello in %s as psf-test-name\nerr\n' % tree.subdir
+
+        p = Psf.SpawnProcess(argv=['echo', 'compressed'], path_lookup=True,
+                             logfile=log + '.gz', background=True)
+        p.start()
+        assert p.wait() == 0
+        with gzip.open(log + '.gz') as f:
+            assert f.read() == b'compressed\n'
+
+        if os.geteuid() == 0:
+            p = Psf.SpawnProcess(argv=['id', '-G'], path_lookup=True,
+                                 logfile=log + '.ids', background=True)
+            p.set_groups([0, 5])
+            assert p.props.groups.unpack() == [0, 5]
+            p.start()
+            assert p.wait() == 0
+            with open(log + '.ids') as f:
+                assert f.read().split() == ['0', '5']
+
+
+@test
 def wait_before_start_is_invalid_state():
     p = Psf.SpawnProcess(argv=['true'])
     try:
