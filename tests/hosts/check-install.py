@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+# check-install.py BUILDDIR [ORCHESTRATOR]: `meson install --destdir` into
+# a temporary folder, then check that libpsf-syncfs.so and psf-syncfs.plugin
+# sit side by side in the folder the installed psf-1.pc names as
+# pluginsdir. With ORCHESTRATOR (orchestrator.py) and an installed typelib,
+# also run it on the installed tree alone: installed library, helper,
+# typelib and plugin, nothing from the build tree.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import subprocess
+import sys
+import tempfile
+
+builddir = sys.argv[1]
+orchestrator = sys.argv[2] if len(sys.argv) > 2 else None
+
+
+def fail(message):
+    print(f'FAIL: {message}')
+    sys.exit(1)
+
+
+with tempfile.TemporaryDirectory(prefix='psf-install-') as destdir:
+    install = subprocess.run(['meson', 'install', '-C', builddir, '--no-rebuild', '--quiet',
+                              '--destdir', destdir], capture_output=True, text=True)
+    if install.returncode != 0:
+        print(install.stdout + install.stderr)
+        fail(f'meson install --destdir failed (exit {install.returncode}): '
+             'is the whole tree built?')
+
+    pcs = []
+    for root, _dirs, files in os.walk(destdir):
+        pcs += [os.path.join(root, f) for f in files if f == 'psf-1.pc']
+    if len(pcs) != 1:
+        fail(f'expected one installed psf-1.pc, found {pcs}')
+    pc = pcs[0]
+
+    # The .pc names folders under its prefix: point the prefix into the
+    # destdir and let pkg-config expand pluginsdir.
+    prefix = subprocess.run(['pkg-config', '--variable=prefix', pc],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    staged_prefix = destdir + prefix
+    pluginsdir = subprocess.run(['pkg-config', f'--define-variable=prefix={staged_prefix}',
+                                 '--variable=pluginsdir', pc],
+                                check=True, capture_output=True, text=True).stdout.strip()
+    print(f'installed {pc}\n  prefix={prefix}\n  pluginsdir={pluginsdir}')
+    if not pluginsdir.startswith(staged_prefix + os.sep):
+        fail(f'pluginsdir {pluginsdir} is not under the prefix {staged_prefix}')
+    if not os.path.isdir(pluginsdir):
+        fail(f'pluginsdir {pluginsdir} was not installed')
+
+    module = os.path.join(pluginsdir, 'libpsf-syncfs.so')
+    plugin = os.path.join(pluginsdir, 'psf-syncfs.plugin')
+    for path in (module, plugin):
+        if not os.path.isfile(path):
+            fail(f'{path} is missing; pluginsdir holds {sorted(os.listdir(pluginsdir))}')
+
+    with open(plugin, encoding='utf-8') as f:
+        keys = dict(line.rstrip('\n').split('=', 1) for line in f if '=' in line)
+    if keys.get('Module') != 'psf-syncfs' or keys.get('X-Psf-ABI') != '1':
+        fail(f'{plugin} does not describe psf-syncfs with X-Psf-ABI=1: {keys}')
+
+    print(f'ok: {os.path.basename(module)} and {os.path.basename(plugin)} side by side in pluginsdir')
+
+    if orchestrator is None:
+        sys.exit(0)
+    libdir = subprocess.run(['pkg-config', f'--define-variable=prefix={staged_prefix}',
+                             '--variable=libdir', pc],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    helper = subprocess.run(['pkg-config', f'--define-variable=prefix={staged_prefix}',
+                             '--variable=helper', pc],
+                            check=True, capture_output=True, text=True).stdout.strip()
+    typelib_dir = os.path.join(libdir, 'girepository-1.0')
+    if not os.path.isfile(os.path.join(typelib_dir, 'Psf-1.typelib')):
+        print('introspection not installed: the installed plugin is not run')
+        sys.exit(0)
+    env = {key: value for key, value in os.environ.items()
+           if key not in ('PSF_PLUGIN_PATH', 'PSF_CHILD_PATH', 'LD_LIBRARY_PATH', 'GI_TYPELIB_PATH')}
+    env.update(LD_LIBRARY_PATH=libdir, GI_TYPELIB_PATH=typelib_dir, PSF_CHILD_PATH=helper)
+    run = subprocess.run(['/usr/bin/python3', orchestrator, '--plugin-path', pluginsdir],
+                         env=env, capture_output=True, text=True, timeout=120)
+    print(run.stdout + run.stderr)
+    if run.returncode != 0 or 'psf-syncfs: 1 filesystem(s) synced' not in run.stdout:
+        fail(f'the orchestrator did not run the installed plugin (exit {run.returncode})')
+    print('ok: the installed plugin runs from the installed tree')
