@@ -303,6 +303,7 @@ static const struct
   PsfChildRoutine  routine;
 } routines[] = {
   { "syncfs", psf_syncfs_child_run },
+  { "describe", psf_child_describe_run },
 };
 
 PsfChildRoutine

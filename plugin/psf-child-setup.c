@@ -168,7 +168,7 @@ psf_child_setup_apply (const PsfChildSetup *setup,
 
       /* Mounts made inside must not leak back to the host. */
       if ((setup->unshare_flags & CLONE_NEWNS) &&
-          mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+          mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         return setup_failed (error_fd, errno, "mount", "/ (MS_PRIVATE)");
     }
 

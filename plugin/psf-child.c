@@ -86,7 +86,7 @@ main (int   argc,
 {
   PsfChildRoutine routine;
   PsfChildSetup setup;
-  gid_t groups[1024];
+  static gid_t groups[65536 + 1];
   const void *input = NULL;
   size_t input_len = 0;
   struct stat st;

@@ -57,28 +57,28 @@ run_child (const PsfForkChildSpec *spec)
   if (apply_fd_map (spec) < 0)
     _exit (CHILD_SETUP_FAILED);
 
-  if (spec->close_fds)
-    {
-      int keep[64];
-      size_t n_keep = 0;
-
-      keep[n_keep++] = spec->report_fd;
-      if (spec->setup_fd >= 0)
-        keep[n_keep++] = spec->setup_fd;
-      for (size_t i = 0; i < spec->n_fds && n_keep < 64; i++)
-        keep[n_keep++] = spec->target_fds[i];
-      psf_child_close_fds_except (keep, n_keep);
-    }
-
   if (spec->cwd != NULL && chdir (spec->cwd) < 0)
     _exit (CHILD_SETUP_FAILED);
 
+  /* Before the fds are closed: a child-setup function may use them, as
+   * it may with g_spawn. */
   if (spec->setup_fd >= 0)
     {
       if (psf_child_setup_apply (spec->setup, spec->setup_fd) < 0)
         _exit (CHILD_SETUP_FAILED);
       /* EOF on the channel tells the parent the set-up is done. */
       close (spec->setup_fd);
+    }
+
+  if (spec->close_fds)
+    {
+      int keep[64];
+      size_t n_keep = 0;
+
+      keep[n_keep++] = spec->report_fd;
+      for (size_t i = 0; i < spec->n_fds && n_keep < 64; i++)
+        keep[n_keep++] = spec->target_fds[i];
+      psf_child_close_fds_except (keep, n_keep);
     }
 
   if (spec->func != NULL)

@@ -182,7 +182,8 @@ psf_output_log_check_done (PsfOutputLog *log)
 
   if (log->filter != NULL)
     {
-      if (log->writing || !g_queue_is_empty (&log->pending) || !log->splice_done)
+      if (log->writing || !g_queue_is_empty (&log->pending) ||
+          !log->stdin_closed || !log->splice_done)
         return;
     }
   else

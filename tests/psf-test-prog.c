@@ -11,6 +11,8 @@
  *   check-fd FD       exit 0 if FD is open, 1 if not
  *   cwd               print the working directory
  *   env NAME          print $NAME, exit 1 if unset
+ *   write N           write N bytes of a known pattern to stdout
+ *   argv0             print argv[0]
  */
 
 #include <errno.h>
@@ -93,6 +95,30 @@ main (int   argc,
       if (value == NULL)
         return 1;
       printf ("%s\n", value);
+      return 0;
+    }
+
+  if (strcmp (mode, "write") == 0)
+    {
+      long n = atol (arg);
+      char chunk[1000];
+
+      for (long done = 0; done < n; )
+        {
+          long len = n - done < (long) sizeof chunk ? n - done : (long) sizeof chunk;
+
+          for (long i = 0; i < len; i++)
+            chunk[i] = (char) ('a' + (done + i) % 26);
+          if (write (STDOUT_FILENO, chunk, (size_t) len) != len)
+            return 1;
+          done += len;
+        }
+      return 0;
+    }
+
+  if (strcmp (mode, "argv0") == 0)
+    {
+      printf ("%s\n", argv[0]);
       return 0;
     }
 

@@ -1,0 +1,159 @@
+/* psf-child-describe.c: the "describe" routine: a child reports what it is
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * ASYNC-SIGNAL-SAFE ONLY (see psf-child-routines.c). Writes "key=value"
+ * lines on the report channel: uid, gid, groups, umask, the namespace
+ * links of ipc, mnt, pid and net, and the cgroup line. It lets tests (and
+ * people debugging spawn options) see what the set-up did, in every start
+ * method.
+ */
+
+#include "config.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "psf-child-private.h"
+
+typedef struct
+{
+  char   buf[8192];
+  size_t len;
+} Text;
+
+static void
+text_add (Text       *t,
+          const char *s)
+{
+  size_t n = strlen (s);
+
+  if (n > sizeof t->buf - t->len)
+    n = sizeof t->buf - t->len;
+  memcpy (t->buf + t->len, s, n);
+  t->len += n;
+}
+
+static void
+text_add_number (Text          *t,
+                 unsigned long  value,
+                 unsigned       base)
+{
+  char tmp[32];
+  size_t n = 0;
+  char out[33];
+
+  do
+    {
+      tmp[n++] = "0123456789abcdef"[value % base];
+      value /= base;
+    }
+  while (value > 0);
+  for (size_t i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
+  out[n] = '\0';
+  text_add (t, out);
+}
+
+static void
+text_add_link (Text       *t,
+               const char *key,
+               const char *path)
+{
+  char target[256];
+  ssize_t n = readlink (path, target, sizeof target - 1);
+
+  text_add (t, key);
+  if (n > 0)
+    {
+      target[n] = '\0';
+      text_add (t, target);
+    }
+  text_add (t, "\n");
+}
+
+int
+psf_child_describe_run (const void *input,
+                        size_t      input_len,
+                        int         report_fd)
+{
+  Text t;
+  gid_t groups[256];
+  int n_groups = getgroups (sizeof groups / sizeof groups[0], groups);
+  mode_t mask = umask (0);
+  char cgroup[1024];
+  int fd;
+
+  umask (mask);
+  t.len = 0;
+
+  text_add (&t, "uid=");
+  text_add_number (&t, getuid (), 10);
+  text_add (&t, "\ngid=");
+  text_add_number (&t, getgid (), 10);
+  text_add (&t, "\ngroups=");
+  for (int i = 0; i < n_groups; i++)
+    {
+      if (i > 0)
+        text_add (&t, ",");
+      text_add_number (&t, groups[i], 10);
+    }
+  text_add (&t, "\numask=");
+  text_add_number (&t, mask, 8);
+  text_add (&t, "\n");
+  text_add_link (&t, "ipc=", "/proc/self/ns/ipc");
+  text_add_link (&t, "mnt=", "/proc/self/ns/mnt");
+  text_add_link (&t, "pid=", "/proc/self/ns/pid");
+  text_add_link (&t, "net=", "/proc/self/ns/net");
+
+  fd = open ("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      char cmdline[512];
+      ssize_t n = read (fd, cmdline, sizeof cmdline - 1);
+
+      close (fd);
+      if (n > 0)
+        {
+          cmdline[n] = '\0';
+          text_add (&t, "argv0=");
+          text_add (&t, cmdline);
+          text_add (&t, "\n");
+        }
+    }
+
+  text_add (&t, "getpid=");
+  text_add_number (&t, (unsigned long) getpid (), 10);
+  text_add (&t, "\n");
+
+  fd = open ("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0)
+    {
+      ssize_t n = read (fd, cgroup, sizeof cgroup - 1);
+
+      close (fd);
+      if (n > 0)
+        {
+          cgroup[n] = '\0';
+          text_add (&t, "cgroup=");
+          /* The cgroup v2 line is "0::/path". */
+          for (char *line = cgroup; line != NULL && *line != '\0'; )
+            {
+              char *nl = strchr (line, '\n');
+
+              if (nl != NULL)
+                *nl = '\0';
+              if (strncmp (line, "0::", 3) == 0)
+                text_add (&t, line + 3);
+              line = nl != NULL ? nl + 1 : NULL;
+            }
+          text_add (&t, "\n");
+        }
+    }
+
+  (void) input;
+  (void) input_len;
+  return psf_child_write_all (report_fd, t.buf, t.len) == 0 ? 0 : 1;
+}
