@@ -394,7 +394,10 @@ psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess *self,
  * Gets one result per input path, in input order, once the task has
  * exited (from [signal@Psf.Task::exited] on); before that, an empty array.
  *
- * Returns: (transfer container) (element-type PsfSyncfsResult): the results
+ * The array and its elements are the caller's: they stay valid after the
+ * process is gone.
+ *
+ * Returns: (transfer full) (element-type PsfSyncfsResult): the results
  *
  * Since: 1.0
  */
@@ -405,8 +408,8 @@ psf_syncfs_process_get_results (PsfSyncfsProcess *self)
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), NULL);
 
-  copy = g_ptr_array_sized_new (self->results->len);
+  copy = g_ptr_array_new_full (self->results->len, g_object_unref);
   for (guint i = 0; i < self->results->len; i++)
-    g_ptr_array_add (copy, g_ptr_array_index (self->results, i));
+    g_ptr_array_add (copy, g_object_ref (g_ptr_array_index (self->results, i)));
   return copy;
 }

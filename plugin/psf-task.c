@@ -283,6 +283,19 @@ psf_task_real_cancel (PsfTask *self)
 {
 }
 
+/* Class closures of the signals: subclasses (and binding overrides such
+ * as Python's do_exited) can chain up to them. */
+static void
+psf_task_real_started (PsfTask *self)
+{
+}
+
+static void
+psf_task_real_exited (PsfTask *self,
+                      int      returncode)
+{
+}
+
 static void
 psf_task_real_check (PsfTask  *self,
                      GError  **error)
@@ -406,6 +419,8 @@ psf_task_class_init (PsfTaskClass *klass)
   klass->start = psf_task_real_start;
   klass->cancel = psf_task_real_cancel;
   klass->check = psf_task_real_check;
+  klass->started = psf_task_real_started;
+  klass->exited = psf_task_real_exited;
 
   /**
    * PsfTask:state:
