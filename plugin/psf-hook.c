@@ -64,7 +64,7 @@ psf_hook_run_async (PsfHook             *self,
  *
  * Completes psf_hook_run_async().
  *
- * Returns: (transfer full) (element-type PsfSyncfsResult): one result
+ * Returns: (transfer container) (element-type PsfSyncfsResult): one result
  *   per input path, or %NULL with @error set when the hook failed. On a
  *   failure that still produced per-path records, use the hook's own API
  *   to read them.

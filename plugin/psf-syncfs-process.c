@@ -394,10 +394,10 @@ psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess *self,
  * Gets one result per input path, in input order, once the task has
  * exited (from [signal@Psf.Task::exited] on); before that, an empty array.
  *
- * The array and its elements are the caller's: they stay valid after the
- * process is gone.
+ * The array is the caller's, the result objects belong to @self: take a
+ * reference on those you keep after @self is gone.
  *
- * Returns: (transfer full) (element-type PsfSyncfsResult): the results
+ * Returns: (transfer container) (element-type PsfSyncfsResult): the results
  *
  * Since: 1.0
  */
@@ -408,8 +408,8 @@ psf_syncfs_process_get_results (PsfSyncfsProcess *self)
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), NULL);
 
-  copy = g_ptr_array_new_full (self->results->len, g_object_unref);
+  copy = g_ptr_array_sized_new (self->results->len);
   for (guint i = 0; i < self->results->len; i++)
-    g_ptr_array_add (copy, g_object_ref (g_ptr_array_index (self->results, i)));
+    g_ptr_array_add (copy, g_ptr_array_index (self->results, i));
   return copy;
 }

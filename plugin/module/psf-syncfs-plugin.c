@@ -62,6 +62,7 @@ psf_syncfs_plugin_process_done_cb (GObject      *source,
 {
   PsfSyncfsProcess *process = PSF_SYNCFS_PROCESS (source);
   g_autoptr(GTask) task = user_data;
+  g_autoptr(GPtrArray) borrowed = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -71,8 +72,12 @@ psf_syncfs_plugin_process_done_cb (GObject      *source,
       return;
     }
 
-  /* The array holds its own references: it outlives the process. */
-  results = psf_syncfs_process_get_results (process);
+  /* The process owns its result objects: give the host its own refs, so
+   * the array outlives the process (freed with this task). */
+  borrowed = psf_syncfs_process_get_results (process);
+  results = g_ptr_array_new_full (borrowed->len, g_object_unref);
+  for (guint i = 0; i < borrowed->len; i++)
+    g_ptr_array_add (results, g_object_ref (g_ptr_array_index (borrowed, i)));
 
   g_task_return_pointer (task, g_steal_pointer (&results),
                          (GDestroyNotify) g_ptr_array_unref);
