@@ -75,6 +75,33 @@ parse_timeout_cb (const char  *option_name,
   return TRUE;
 }
 
+/* "fork, spawn, …": the start methods of the library this runs with, so
+ * that a new one needs no change here. */
+static char *
+start_method_names (void)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (PSF_TYPE_START_METHOD);
+  g_autoptr(GString) names = g_string_new (NULL);
+
+  for (guint i = 0; i < klass->n_values; i++)
+    {
+      if (i > 0)
+        g_string_append (names, ", ");
+      g_string_append (names, klass->values[i].value_nick);
+    }
+  return g_string_free (g_steal_pointer (&names), FALSE);
+}
+
+static const char *
+start_method_nick (PsfStartMethod method)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (PSF_TYPE_START_METHOD);
+  GEnumValue *value = g_enum_get_value (klass, method);
+
+  /* The nicks are static strings of the type, which stays registered. */
+  return value != NULL ? value->value_nick : "unknown";
+}
+
 static gboolean
 parse_start_method_cb (const char  *option_name,
                        const char  *value,
@@ -86,20 +113,14 @@ parse_start_method_cb (const char  *option_name,
 
   if (method == NULL)
     {
-      g_autoptr(GString) names = g_string_new (NULL);
+      g_autofree char *names = start_method_names ();
 
-      for (guint i = 0; i < klass->n_values; i++)
-        {
-          if (i > 0)
-            g_string_append (names, ", ");
-          g_string_append (names, klass->values[i].value_nick);
-        }
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    /* Translators: the first %s is the value given to
                     * --start-method, the second the list of the valid ones
                     * ("fork, spawn"), which are not translated. */
                    _("Invalid value “%s” for --start-method: expected one of %s"),
-                   value, names->str);
+                   value, names);
       return FALSE;
     }
 
@@ -108,7 +129,9 @@ parse_start_method_cb (const char  *option_name,
   return TRUE;
 }
 
-static const GOptionEntry entries[] = {
+/* Not const: main() fills in the description of --start-method, which
+ * names the methods and the default of the library it runs with. */
+static GOptionEntry entries[] = {
   { "json", 'j', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &cli.json,
     N_("Write the results as one JSON object (see psf-syncfs(1))"), NULL },
   { "timeout", 't', G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK, parse_timeout_cb,
@@ -117,8 +140,9 @@ static const GOptionEntry entries[] = {
     N_("MS") },
   { "sync-fallback", 's', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &cli.sync_fallback,
     N_("Call sync() when the kernel has no syncfs()"), NULL },
+#define START_METHOD_ENTRY 3
   { "start-method", 'm', G_OPTION_FLAG_NONE, G_OPTION_ARG_CALLBACK, parse_start_method_cb,
-    N_("How to create the child process: fork or spawn (default: spawn)"),
+    NULL,
     /* Translators: the placeholder of --start-method in --help. */
     N_("METHOD") },
   { "quiet", 'q', G_OPTION_FLAG_NONE, G_OPTION_ARG_NONE, &cli.quiet,
@@ -365,13 +389,8 @@ print_json (GPtrArray *results,
                                   psf_subprocess_get_timed_out (PSF_SUBPROCESS (cli.process)));
 
   json_builder_set_member_name (builder, "start_method");
-  {
-    g_autoptr(GEnumClass) klass = g_type_class_ref (PSF_TYPE_START_METHOD);
-    GEnumValue *method = g_enum_get_value (klass,
-                                           psf_fork_process_get_start_method (PSF_FORK_PROCESS (cli.process)));
-
-    json_builder_add_string_value (builder, method != NULL ? method->value_nick : "unknown");
-  }
+  json_builder_add_string_value (builder,
+                                 start_method_nick (psf_fork_process_get_start_method (PSF_FORK_PROCESS (cli.process))));
 
   json_builder_set_member_name (builder, "elapsed_us");
   json_builder_add_int_value (builder, cli.elapsed_us);
@@ -479,6 +498,9 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autofree char *description = NULL;
+  g_autofree char *method_names = NULL;
+  g_autofree char *method_help = NULL;
+  g_autoptr(PsfSyncfsProcess) defaults = NULL;
   const char * const default_paths[] = { ".", NULL };
   const char * const *paths;
   guint sigint_id, sigterm_id;
@@ -491,6 +513,18 @@ main (int   argc,
   /* Translators: the parameter part of the usage line in --help. */
   context = g_option_context_new (_("[PATH…]"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+
+  g_assert (g_strcmp0 (entries[START_METHOD_ENTRY].long_name, "start-method") == 0);
+  defaults = psf_syncfs_process_new (NULL);
+  method_names = start_method_names ();
+  method_help = g_strdup_printf (
+      /* Translators: the help of --start-method; the first %s is the list
+       * of the methods ("fork, spawn, forkserver"), the second the default
+       * one; neither is translated. */
+      _("How to create the child process: %s (default: %s)"),
+      method_names,
+      start_method_nick (psf_fork_process_get_start_method (PSF_FORK_PROCESS (defaults))));
+  entries[START_METHOD_ENTRY].description = method_help;
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
                                 _("Flush the filesystems that hold PATHs to disk with syncfs(2), in a\n"

@@ -96,6 +96,21 @@ def device_of(path):
     return '%d:%d' % (os.major(st.st_dev), os.minor(st.st_dev))
 
 
+_methods = None
+
+
+def start_methods():
+    """(the start methods, the default one), as --help names them: the
+    library decides which exist and which is the default."""
+    global _methods
+    if _methods is None:
+        out = text(run(['--help']).stdout)
+        match = re.search(r'How to create the child process: ([a-z, ]+) \(default: ([a-z]+)\)', out)
+        check(match, 'no start methods in --help:\n' + out)
+        _methods = (match.group(1).split(', '), match.group(2))
+    return _methods
+
+
 def parse_json(proc):
     """Parses stdout with a real JSON parser and checks it against the
     documented schema, version 1."""
@@ -109,7 +124,7 @@ def parse_json(proc):
     check(doc['returncode'] is None or type(doc['returncode']) is int,
           'returncode %r' % doc['returncode'])
     check(type(doc['timed_out']) is bool, 'timed_out %r' % doc['timed_out'])
-    check(doc['start_method'] in ('fork', 'spawn'), 'start_method %r' % doc['start_method'])
+    check(doc['start_method'] in start_methods()[0], 'start_method %r' % doc['start_method'])
     check(type(doc['elapsed_us']) is int and doc['elapsed_us'] >= 0,
           'elapsed_us %r' % doc['elapsed_us'])
     check(doc['error'] is None or isinstance(doc['error'], str), 'error %r' % doc['error'])
@@ -236,7 +251,7 @@ def json_schema(tmp):
     check(proc.stderr == b'', text(proc.stderr))
     doc = parse_json(proc)
     check(doc['exit_status'] == 0 and doc['returncode'] == 0 and doc['error'] is None, doc)
-    check(doc['timed_out'] is False and doc['start_method'] == 'spawn', doc)
+    check(doc['timed_out'] is False and doc['start_method'] == start_methods()[1], doc)
     check([r['path'] for r in doc['results']] == [tmp, path, missing], doc)
     synced, duplicate, skipped = doc['results']
     check(synced['status'] == 'synced' and synced['errno'] == 0, synced)
@@ -286,8 +301,10 @@ def quiet_option(tmp):
 
 @test
 def start_method_option(tmp):
-    """--start-method=fork|spawn picks the start method"""
-    for method in ('fork', 'spawn'):
+    """--start-method picks each start method the library has"""
+    methods, default = start_methods()
+    check({'fork', 'spawn'} <= set(methods) and default in methods, (methods, default))
+    for method in methods:
         for args in (['--start-method=' + method], ['-m', method]):
             proc = run(['--json'] + args + [tmp])
             expect_status(proc, 0)
@@ -296,7 +313,7 @@ def start_method_option(tmp):
             check(doc['results'][0]['status'] == 'synced', doc)
     proc = run(['--start-method=thread', tmp])
     expect_status(proc, 2)
-    check('Invalid value “thread” for --start-method: expected one of fork, spawn'
+    check('Invalid value “thread” for --start-method: expected one of %s' % ', '.join(methods)
           in text(proc.stderr), text(proc.stderr))
 
 
@@ -353,7 +370,7 @@ def sync_failure_exits_1(tmp):
     check('(0 filesystems synced)' in lines[2], lines)
     check(text(proc.stderr) == 'psf-syncfs: syncfs(%s): %s\n' % (tmp, os.strerror(errno.EIO)),
           text(proc.stderr))
-    for method in ('spawn', 'fork'):
+    for method in start_methods()[0]:
         proc = run(['--json', '--start-method=' + method, tmp], env=env)
         expect_status(proc, 1)
         doc = parse_json(proc)
@@ -529,6 +546,9 @@ def man_page(tmp):
     for key in TOP_KEYS | RESULT_KEYS:
         check('.B %s\n' % key in page, 'JSON member %s is not in the man page' % key)
     check(re.search(r'^\.SH EXIT STATUS', page, re.M), 'no EXIT STATUS section')
+    for method in start_methods()[0]:
+        check(re.search(r'^\.B %s$' % method, page, re.M),
+              'start method %s is not in the man page' % method)
     groff = shutil.which('groff')
     if groff is None:
         raise Skip('groff is not installed')
