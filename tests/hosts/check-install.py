@@ -85,3 +85,39 @@ with tempfile.TemporaryDirectory(prefix='psf-install-') as destdir:
     if run.returncode != 0 or 'psf-syncfs: 1 filesystem(s) synced' not in run.stdout:
         fail(f'the orchestrator did not run the installed plugin (exit {run.returncode})')
     print('ok: the installed plugin runs from the installed tree')
+
+    # The installed command, with the installed library, helper and German
+    # catalog (the library and the command bind their domain from
+    # PSF_LOCALEDIR when the prefix is staged).
+    bindir = os.path.join(staged_prefix, 'bin')
+    localedir = os.path.join(staged_prefix, 'share', 'locale')
+    cli = os.path.join(bindir, 'psf-syncfs')
+    if os.path.isfile(cli):
+        with tempfile.TemporaryDirectory(prefix='psf-install-run-') as work:
+            cli_env = dict(env, PSF_LOCALEDIR=localedir, LC_ALL='C.UTF-8', LANGUAGE='C')
+            run = subprocess.run([cli, '--json', work], env=cli_env,
+                                 capture_output=True, text=True, timeout=60)
+            if run.returncode != 0 or '"synced"' not in run.stdout:
+                fail(f'the installed psf-syncfs did not sync {work} (exit {run.returncode}): '
+                     f'{run.stdout}{run.stderr}')
+            print('ok: the installed psf-syncfs syncs with the installed helper')
+
+            if not os.path.isfile(os.path.join(localedir, 'de', 'LC_MESSAGES', 'psf-1.mo')):
+                fail('the German catalog psf-1.mo was not installed')
+            cli_env.update(LANGUAGE='de')
+            run = subprocess.run([cli, '--help'], env=cli_env,
+                                 capture_output=True, text=True, timeout=60)
+            if run.returncode != 0 or 'PFAD' not in run.stdout.upper():
+                fail(f'the installed psf-syncfs --help is not German: {run.stdout}')
+            print('ok: the installed catalog gives German')
+
+    # A Python import against the installed typelib alone.
+    probe = ('import gi; gi.require_version("Psf", "1"); from gi.repository import Psf; '
+             f'p = Psf.SyncfsProcess(paths=["{destdir}"]); p.start(); rc = p.wait(); '
+             'r = p.get_results()[0]; '
+             'print(rc, r.get_status().value_nick); assert rc == 0')
+    run = subprocess.run(['/usr/bin/python3', '-c', probe], env=env,
+                         capture_output=True, text=True, timeout=60)
+    if run.returncode != 0 or run.stdout.strip() != '0 synced':
+        fail(f'Python could not use the installed typelib: {run.stdout}{run.stderr}')
+    print('ok: Python imports Psf from the installed typelib and syncs')
