@@ -1,0 +1,1270 @@
+/* test-faults.c: every injected fault, walked through the public API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Runs with LD_PRELOAD=libpsf-fault-shim.so (fault-shim.c). The test arms
+ * the shim of its own process with psf_fault_configure(): "where=host"
+ * rules hit the library in this process, "where=child" rules hit a FORK
+ * child (it inherits the rules) and, given through PSF_FAULT in the task's
+ * environment, the SPAWN helper psf-child.
+ *
+ * Each test checks what the contract promises for its fault: the state and
+ * returncode, the GError's domain, code and message (the call, the path and
+ * the errno text), and that no fd, no child (zombie) and no task object is
+ * left behind. Memory is checked by the valgrind and ASan runs of this
+ * suite ('core').
+ *
+ * A test that meets a core bug says what is expected, and is marked
+ * incomplete (TAP "# TODO") with the reason instead of passing silently.
+ */
+
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <glib-unix.h>
+
+#include "test-utils.h"
+
+static int      (*fault_configure) (const char *spec);
+static unsigned (*fault_hits) (void);
+
+#define REQUIRE_SHIM()                                          \
+  G_STMT_START {                                                \
+    if (fault_configure == NULL)                                \
+      {                                                         \
+        g_test_skip ("the fault shim is not preloaded");        \
+        return;                                                 \
+      }                                                         \
+  } G_STMT_END
+
+/* Fixture: a scratch directory and the fd/zombie counts before the test. */
+typedef struct
+{
+  PsfStartMethod method;
+  char          *tmpdir;
+  char          *file;       /* a regular file in tmpdir */
+  char          *build_dir;
+  guint          fds_before;
+  guint          zombies_before;
+} Fixture;
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->method = GPOINTER_TO_INT (data);
+  f->tmpdir = g_dir_make_tmp ("psf-faults-XXXXXX", &error);
+  g_assert_no_error (error);
+  f->file = g_build_filename (f->tmpdir, "file", NULL);
+  g_assert_true (g_file_set_contents (f->file, "psf", -1, NULL));
+  f->build_dir = g_test_build_filename (G_TEST_BUILT, ".", NULL);
+
+  f->fds_before = psf_test_count_fds ();
+  f->zombies_before = psf_test_count_zombies ();
+}
+
+static void
+drain_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  if (fault_configure != NULL)
+    fault_configure (NULL);
+  drain_context ();
+
+  /* Checked, not assumed: nothing of the test is left in this process. */
+  g_assert_cmpuint (psf_test_count_fds (), ==, f->fds_before);
+  g_assert_cmpuint (psf_test_count_zombies (), ==, f->zombies_before);
+
+  g_unlink (f->file);
+  g_rmdir (f->tmpdir);
+  g_free (f->file);
+  g_free (f->tmpdir);
+  g_free (f->build_dir);
+}
+
+/* Arms @spec in this process (host rules, and child rules for a FORK
+ * child) and in @proc's environment (child rules for the SPAWN helper or a
+ * spawned program). */
+static void
+arm (PsfSpawnProcess *proc,
+     const char      *spec)
+{
+  g_assert_cmpint (fault_configure (spec), ==, 0);
+  if (proc != NULL)
+    {
+      g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_FAULT", spec, TRUE);
+
+      psf_spawn_process_set_env (proc, (const char * const *) env);
+    }
+}
+
+static void
+disarm (PsfSpawnProcess *proc)
+{
+  fault_configure (NULL);
+  if (proc != NULL)
+    psf_spawn_process_set_env (proc, NULL);
+}
+
+/* g_test_incomplete() with a formatted reason. */
+static void G_GNUC_PRINTF (1, 2)
+incomplete (const char *format,
+            ...)
+            {
+            g_autofree char *reason = NULL;
+            va_list args;
+            
+            va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_test_incomplete (reason);
+}
+
+/* Drops the last reference of @task and checks that it is finalized once
+ * the context has run: no source, no child watch kept it alive. */
+static void
+assert_finalized (gpointer task)
+{
+  gpointer weak = task;
+
+  g_object_add_weak_pointer (G_OBJECT (task), &weak);
+  g_object_unref (task);
+  drain_context ();
+  g_assert_null (weak);
+}
+
+typedef struct
+{
+  GError  *error;
+  gboolean ok;
+  gboolean done;
+} CheckData;
+
+static void
+wait_check_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  CheckData *data = user_data;
+
+  data->ok = psf_task_wait_check_finish (PSF_TASK (object), result, &data->error);
+  data->done = TRUE;
+}
+
+/* Starts @task (which must start) and waits for it with wait_check. */
+static void
+run_checked (PsfTask   *task,
+             CheckData *check)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (psf_task_start (task, &error));
+  g_assert_no_error (error);
+  psf_task_wait_check_async (task, NULL, wait_check_cb, check);
+  psf_test_run_until (&check->done, 30000);
+  g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
+}
+
+static PsfSyncfsProcess *
+syncfs_new (PsfStartMethod      method,
+            const char * const *paths)
+{
+  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
+  return proc;
+}
+
+static void
+assert_result (PsfSyncfsProcess *proc,
+               guint             i,
+               PsfSyncfsStatus   status,
+               int               error_number)
+{
+  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
+  PsfSyncfsResult *result;
+
+  g_assert_cmpuint (i, <, results->len);
+  result = g_ptr_array_index (results, i);
+  g_assert_cmpint (psf_syncfs_result_get_status (result), ==, status);
+  g_assert_cmpint (psf_syncfs_result_get_errno (result), ==, error_number);
+}
+
+/* Synced by this path's syncfs() or by an earlier path's on the same
+ * filesystem. */
+static void
+assert_synced (PsfSyncfsProcess *proc,
+               guint             i)
+{
+  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
+  PsfSyncfsResult *result;
+
+  g_assert_cmpuint (i, <, results->len);
+  result = g_ptr_array_index (results, i);
+  g_assert_cmpint (psf_syncfs_result_get_errno (result), ==, 0);
+  if (psf_syncfs_result_get_status (result) != PSF_SYNCFS_STATUS_DUPLICATE)
+    g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SYNCED);
+}
+
+/* A start() that must fail: FALSE, the error, and a task still NEW with no
+ * pid and no returncode; then, the fault gone, the same task starts and
+ * succeeds (a failed start leaves nothing half-done behind). */
+static void
+assert_start_fails (PsfTask    *task,
+                    int         code,
+                    const char *message)
+{
+  g_autoptr(GError) error = NULL;
+  CheckData check = { 0 };
+
+  g_assert_false (psf_task_start (task, &error));
+  g_assert_error (error, PSF_ERROR, code);
+  g_assert_cmpstr (error->message, ==, message);
+  g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_NEW);
+  g_assert_cmpint (psf_task_get_returncode (task), ==, PSF_RETURNCODE_NONE);
+  g_assert_false (psf_task_is_alive (task));
+  if (PSF_IS_SUBPROCESS (task))
+    g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (task)), ==, 0);
+  g_assert_cmpuint (fault_hits (), >=, 1);
+
+  disarm (PSF_IS_SPAWN_PROCESS (task) ? PSF_SPAWN_PROCESS (task) : NULL);
+  run_checked (task, &check);
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  g_assert_cmpint (psf_task_get_returncode (task), ==, 0);
+}
+
+/* ---- faults in the host: start() must fail cleanly ------------------------ */
+
+static void
+test_host_pipe2 (Fixture       *f,
+                 gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("pipe2(): %s", g_strerror (EMFILE));
+  PsfSyncfsProcess *proc;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (NULL, "pipe2,errno=EMFILE,where=host");
+  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
+  assert_synced (proc, 0);
+  assert_finalized (proc);
+}
+
+static void
+test_host_memfd_create (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("memfd_create(): %s", g_strerror (ENOMEM));
+  PsfSyncfsProcess *proc;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
+  arm (NULL, "memfd_create,errno=ENOMEM,where=host");
+  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
+  assert_finalized (proc);
+}
+
+static void
+test_host_write_input (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("write(memfd): %s", g_strerror (ENOSPC));
+  PsfSyncfsProcess *proc;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
+  arm (NULL, "write,errno=ENOSPC,path=/memfd:psf-input*,where=host");
+  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
+  assert_finalized (proc);
+}
+
+static void
+test_host_posix_spawn (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  const char *helper = g_getenv ("PSF_CHILD_PATH");
+  g_autofree char *expected = NULL;
+  PsfSyncfsProcess *proc;
+
+  REQUIRE_SHIM ();
+  g_assert_nonnull (helper);
+  /* The message names the helper's path and the errno text (not the
+   * syscall: for a person, "cannot run the helper" is the useful part). */
+  expected = g_strdup_printf ("Cannot run the helper %s: %s", helper, g_strerror (EAGAIN));
+  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
+  arm (NULL, "posix_spawn,errno=EAGAIN,where=host");
+  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
+  assert_finalized (proc);
+}
+
+static int
+exit_func (int      report_fd,
+           gpointer user_data)
+{
+  return GPOINTER_TO_INT (user_data);
+}
+
+static void
+test_host_fork (Fixture       *f,
+                gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("fork(): %s", g_strerror (EAGAIN));
+  PsfSyncfsProcess *proc;
+  PsfForkProcess *func;
+
+  REQUIRE_SHIM ();
+
+  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
+  arm (NULL, "fork,errno=EAGAIN,where=host");
+  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
+  assert_finalized (proc);
+
+  func = psf_fork_process_new_with_func (exit_func, GINT_TO_POINTER (0), NULL);
+  arm (NULL, "fork,errno=ENOMEM,where=host");
+  g_free (expected);
+  expected = g_strdup_printf ("fork(): %s", g_strerror (ENOMEM));
+  assert_start_fails (PSF_TASK (func), PSF_ERROR_SPAWN, expected);
+  assert_finalized (func);
+}
+
+/* PsfSpawnProcess goes through g_spawn: GLib's message is passed on. */
+static void
+test_host_spawn_process (Fixture       *f,
+                         gconstpointer  data)
+{
+  static const struct { const char *spec; int error; } cases[] = {
+    { "fork,errno=EAGAIN,where=host;posix_spawn,errno=EAGAIN,where=host", EAGAIN },
+    { "pipe2,errno=EMFILE,where=host", EMFILE },
+  };
+
+  REQUIRE_SHIM ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      PsfSpawnProcess *proc = psf_test_prog_new ("exit", "0");
+      g_autoptr(GError) error = NULL;
+      CheckData check = { 0 };
+
+      arm (NULL, cases[i].spec);
+      g_assert_false (psf_task_start (PSF_TASK (proc), &error));
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+      g_test_message ("%s -> %s", cases[i].spec, error->message);
+      g_assert_nonnull (strstr (error->message, g_strerror (cases[i].error)));
+      g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
+      g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
+
+      disarm (NULL);
+      run_checked (PSF_TASK (proc), &check);
+      g_assert_true (check.ok);
+      assert_finalized (proc);
+    }
+}
+
+/* Without pidfd_open() (old kernels, seccomp), signals go through kill():
+ * cancel still works. The child hangs inside syncfs() until it is killed. */
+static void
+test_host_no_pidfd (Fixture       *f,
+                    gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc),
+       "pidfd_open,errno=ENOSYS,where=host;syncfs,action=hang,where=child");
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  g_assert_cmpuint (fault_hits (), >=, 1);
+  psf_task_cancel (PSF_TASK (proc));
+  psf_test_run_until (&check.done, 30000);
+  disarm (NULL);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_CANCELLED);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* The parent cannot read the report at all: the child synced, but nobody
+ * can know. */
+static void
+test_host_read_report (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  g_autoptr(GPtrArray) results = NULL;
+  gboolean confirmed = TRUE;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (NULL, "read,errno=EIO,path=pipe:*,where=host");
+  run_checked (PSF_TASK (proc), &check);
+  g_assert_cmpuint (fault_hits (), >=, 1);
+  disarm (NULL);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  results = psf_syncfs_process_get_results (proc);
+  g_assert_cmpuint (results->len, ==, 2);
+  for (guint i = 0; i < results->len; i++)
+    {
+      PsfSyncfsResult *result = g_ptr_array_index (results, i);
+
+      /* Unreported paths are SKIPPED with errno 0: "not reached". */
+      if (psf_syncfs_result_get_status (result) == PSF_SYNCFS_STATUS_SKIPPED &&
+          psf_syncfs_result_get_errno (result) == 0)
+        confirmed = FALSE;
+    }
+
+  if (check.ok && !confirmed)
+    {
+      g_test_incomplete ("read() of the report channel failed with EIO and "
+                         "wait_check still succeeded with every path unconfirmed "
+                         "(SKIPPED, errno 0); expected PSF_ERROR_FAILED naming "
+                         "the report channel and the errno text");
+    }
+  else if (!check.ok)
+    {
+      g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+      g_assert_nonnull (strstr (check.error->message, g_strerror (EIO)));
+    }
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* One failed read() on the report channel: the rest is read at the reap,
+ * nothing is lost. */
+static void
+test_host_read_report_once (Fixture       *f,
+                            gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  /* The child waits a little so the watch, not the reap, reads first. */
+  arm (PSF_SPAWN_PROCESS (proc),
+       "read,errno=EIO,nth=1,path=pipe:*,where=host;"
+       "syncfs,action=delay,ms=50,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  assert_synced (proc, 0);
+  assert_synced (proc, 1);
+  assert_finalized (proc);
+}
+
+/* cancel() when the signal cannot be sent (EPERM: a child under another
+ * uid, an LSM): a warning, and the task keeps running until the child
+ * ends. */
+static void
+test_host_signal_fails (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 50);
+  arm (PSF_SPAWN_PROCESS (proc),
+       "pidfd_send_signal,errno=EPERM,where=host;kill,errno=EPERM,where=host;"
+       "syncfs,action=hang,where=child");
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+
+  g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*Operation not permitted*");
+  psf_task_cancel (PSF_TASK (proc));
+  g_test_assert_expected_messages ();
+
+  /* Past the escalation delay: the SIGKILL failed too, still running. */
+  g_usleep (150 * 1000);
+  drain_context ();
+  g_assert_true (psf_task_is_alive (PSF_TASK (proc)));
+  g_assert_false (check.done);
+
+  disarm (NULL);
+  g_assert_true (psf_subprocess_send_signal (PSF_SUBPROCESS (proc), SIGKILL, &error));
+  g_assert_no_error (error);
+  psf_test_run_until (&check.done, 30000);
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGKILL);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_CANCELLED);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* ---- faults in the child: the run completes and says what happened -------- */
+
+static gboolean
+same_device (const char *a,
+             const char *b)
+{
+  struct stat sa, sb;
+
+  return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
+/* The second syncfs() call of the child fails. Which filesystem that is
+ * depends on the routine (it may sync filesystems in parallel): exactly
+ * one fails, the other is synced, and the message names the one. */
+static void
+test_child_syncfs_nth (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->build_dir, "/dev/shm", NULL };
+  g_autoptr(GPtrArray) results = NULL;
+  g_autofree char *expected = NULL;
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  guint failed;
+
+  REQUIRE_SHIM ();
+  if (same_device (f->build_dir, "/dev/shm"))
+    {
+      g_test_skip ("needs /dev/shm on another filesystem than the build tree");
+      return;
+    }
+
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,nth=2,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
+  results = psf_syncfs_process_get_results (proc);
+  failed = psf_syncfs_result_get_status (g_ptr_array_index (results, 0)) ==
+           PSF_SYNCFS_STATUS_FAILED ? 0 : 1;
+  assert_result (proc, failed, PSF_SYNCFS_STATUS_FAILED, EIO);
+  assert_synced (proc, 1 - failed);
+  expected = g_strdup_printf ("syncfs(%s): %s", paths[failed], g_strerror (EIO));
+  g_assert_false (check.ok);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+  g_assert_cmpstr (check.error->message, ==, expected);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+static void
+test_child_syncfs_path (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *shm_file = g_strdup_printf ("/dev/shm/psf-faults-%d", (int) getpid ());
+  const char *paths[] = { "/dev/shm", f->build_dir, shm_file, NULL };
+  g_autofree char *expected = g_strdup_printf ("syncfs(/dev/shm): %s (and 1 more path failed)",
+                                               g_strerror (EROFS));
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  if (same_device (f->build_dir, "/dev/shm"))
+    {
+      g_test_skip ("needs /dev/shm on another filesystem than the build tree");
+      return;
+    }
+  g_assert_true (g_file_set_contents (shm_file, "psf", -1, NULL));
+
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EROFS,path=/dev/shm,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+  g_unlink (shm_file);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_FAILED, EROFS);
+  assert_synced (proc, 1);
+  /* The same filesystem again: not retried, the failure is repeated. */
+  assert_result (proc, 2, PSF_SYNCFS_STATUS_FAILED, EROFS);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+  g_assert_cmpstr (check.error->message, ==, expected);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+static void
+test_child_open_path (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  g_autofree char *spec = g_strdup_printf ("open,errno=EACCES,path=%s,where=child", f->file);
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), spec);
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  /* Portage's rule: an unopenable path is skipped, the run succeeds. */
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, EACCES);
+  assert_synced (proc, 1);
+  assert_finalized (proc);
+}
+
+static void
+test_child_open_all (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, "/dev/shm", NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "open,errno=EMFILE,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  /* Still Portage's rule: nothing could be opened, nothing failed. The
+   * results are where a caller sees it. */
+  g_assert_true (check.ok);
+  for (guint i = 0; i < 3; i++)
+    assert_result (proc, i, PSF_SYNCFS_STATUS_SKIPPED, EMFILE);
+  assert_finalized (proc);
+}
+
+static void
+test_child_stat_path (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  g_autofree char *spec = g_strdup_printf ("stat,errno=EOVERFLOW,path=%s,where=child", f->file);
+  g_autoptr(GPtrArray) results = NULL;
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), spec);
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  g_assert_true (check.ok);
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, EOVERFLOW);
+  assert_synced (proc, 1);
+  results = psf_syncfs_process_get_results (proc);
+  g_assert_cmpuint (psf_syncfs_result_get_device (g_ptr_array_index (results, 0)), ==, 0);
+  assert_finalized (proc);
+}
+
+/* The child cannot write its report: it synced, but the parent cannot
+ * know. */
+static void
+test_child_write_report (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "write,errno=EIO,path=pipe:*,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  if (check.ok)
+    {
+      g_test_incomplete ("the child's write() of its report failed with EIO, the "
+                         "routine still exited 0 and wait_check succeeded with the "
+                         "path unconfirmed (SKIPPED, errno 0); expected a non-zero "
+                         "returncode and PSF_ERROR_FAILED naming the report write");
+    }
+  else
+    {
+      g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+      g_assert_nonnull (strstr (check.error->message, g_strerror (EIO)));
+    }
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+static void
+test_child_segv (Fixture       *f,
+                 gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  g_autofree char *expected = g_strdup_printf ("The child process was killed by signal %d (%s)",
+                                               SIGSEGV, g_strsignal (SIGSEGV));
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=segv,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGSEGV);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+  g_assert_cmpstr (check.error->message, ==, expected);
+  /* Died before its report: every path unconfirmed. */
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  assert_result (proc, 1, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+static void
+test_child_hang_timeout (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  g_autofree char *expected = NULL;
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (f->method, paths);
+  psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 300);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  expected = g_strdup_printf ("Process %d timed out after 300 ms",
+                              (int) psf_subprocess_get_pid (PSF_SUBPROCESS (proc)));
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
+  g_assert_true (psf_subprocess_get_timed_out (PSF_SUBPROCESS (proc)));
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_TIMED_OUT);
+  g_assert_cmpstr (check.error->message, ==, expected);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* A close-on-exec pipe whose ends are numbered 10 and up: a source fd
+ * given to take_fd() stays clear of the fds the start methods use
+ * themselves (see /psf/faults/bad-input/fd-map-* for what happens
+ * otherwise). */
+static void
+pipe_high (int fds[2])
+{
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  for (int i = 0; i < 2; i++)
+    {
+      int high = fcntl (fds[i], F_DUPFD_CLOEXEC, 10);
+
+      g_assert_cmpint (high, >=, 10);
+      close (fds[i]);
+      fds[i] = high;
+    }
+}
+
+/* Waits until @fd is readable or hung up; FALSE after @timeout_ms. */
+static gboolean
+wait_fd (int  fd,
+         int  timeout_ms)
+{
+  GPollFD pfd = { fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 };
+
+  return g_poll (&pfd, 1, timeout_ms) == 1;
+}
+
+/* A syncfs that ignores SIGTERM (hung in the kernel, or a hostile
+ * helper): cancel() escalates to SIGKILL after cancel-timeout. */
+static void
+test_child_hang_ignore_term (Fixture       *f,
+                             gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  int ready[2];
+  char byte;
+
+  REQUIRE_SHIM ();
+  pipe_high (ready);
+  proc = syncfs_new (f->method, paths);
+  psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 200);
+  /* The child's syncfs() says "r" on fd 9 once SIGTERM is ignored. */
+  psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), ready[1], 9);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  g_assert_true (wait_fd (ready[0], 30000));
+  g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
+
+  psf_task_cancel (PSF_TASK (proc));
+  psf_test_run_until (&check.done, 30000);
+  disarm (NULL);
+  close (ready[0]);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGKILL);
+  g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_CANCELLED);
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+typedef struct
+{
+  int      grandchild_end;
+  gboolean grandchild_alive_at_exit;
+} ExitProbe;
+
+static void
+probe_exited_cb (PsfTask   *task,
+                 int        returncode,
+                 ExitProbe *probe)
+{
+  GPollFD pfd = { probe->grandchild_end, G_IO_IN | G_IO_HUP, 0 };
+
+  /* The grandchild still holds the report channel: no hang-up yet. */
+  g_assert_cmpint (g_poll (&pfd, 1, 0), >=, 0);
+  probe->grandchild_alive_at_exit = !(pfd.revents & G_IO_HUP);
+}
+
+/* A grandchild that outlives the child and keeps every inherited fd,
+ * the report channel too: the exit is still reported at the child's exit,
+ * with the full report. */
+static void
+test_child_grandchild (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->file, f->build_dir, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  ExitProbe probe = { 0 };
+  pid_t grandchild = 0;
+  int hold[2];
+
+  REQUIRE_SHIM ();
+  pipe_high (hold);
+  probe.grandchild_end = hold[0];
+
+  proc = syncfs_new (f->method, paths);
+  /* fd 9 in the child, inherited by the grandchild: EOF here when it ends. */
+  psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
+  g_signal_connect (proc, "exited", G_CALLBACK (probe_exited_cb), &probe);
+  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,nth=1,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+  g_assert_true (wait_fd (hold[0], 30000));
+  g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
+  g_assert_cmpint (grandchild, >, 0);
+
+  g_assert_true (probe.grandchild_alive_at_exit);
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  assert_synced (proc, 0);
+  assert_synced (proc, 1);
+  assert_finalized (proc);
+
+  /* Not ours to reap (it was reparented): end it, and wait until it is
+   * gone so that it does not outlive the test. */
+  g_assert_no_errno (kill (grandchild, SIGKILL));
+  g_assert_true (wait_fd (hold[0], 30000));
+  close (hold[0]);
+}
+
+/* The helper cannot map its input. */
+static void
+test_child_mmap_input (Fixture       *f,
+                       gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
+  arm (PSF_SPAWN_PROCESS (proc), "mmap,errno=ENOMEM,path=/memfd:psf-input*,where=child");
+  run_checked (PSF_TASK (proc), &check);
+  disarm (NULL);
+
+  g_assert_false (check.ok);
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  if (strstr (check.error->message, "mmap") == NULL)
+    incomplete ("the helper psf-child could not mmap() its input "
+                "(ENOMEM); the host only gets \"%s\" (the reason "
+                "went to stderr); expected the message to name "
+                "mmap and the errno text",
+                check.error->message);
+  else
+    g_assert_nonnull (strstr (check.error->message, g_strerror (ENOMEM)));
+  g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* The FORK child cannot install a mapped fd. */
+static void
+test_child_dup2 (Fixture       *f,
+                 gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("dup2(9): %s", g_strerror (EBADF));
+  g_autoptr(GError) error = NULL;
+  PsfSyncfsProcess *proc;
+  CheckData check = { 0 };
+  int fds[2];
+
+  REQUIRE_SHIM ();
+  pipe_high (fds);
+  close (fds[0]);
+  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
+  psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], 9);
+  arm (NULL, "dup2,errno=EBADF,where=child");
+
+  if (psf_task_start (PSF_TASK (proc), &error))
+    {
+      psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+      psf_test_run_until (&check.done, 30000);
+      disarm (NULL);
+      g_assert_false (check.ok);
+      incomplete ("dup2() of a mapped fd failed in the FORK child: "
+                  "start() succeeded and wait_check says \"%s\" "
+                  "(returncode %d); expected start() to fail with "
+                  "PSF_ERROR_SPAWN \"%s\", as the other set-up "
+                  "failures do",
+                  check.error->message,
+                  psf_task_get_returncode (PSF_TASK (proc)),
+                  expected);
+      g_clear_error (&check.error);
+    }
+  else
+    {
+      disarm (NULL);
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+      g_assert_nonnull (strstr (error->message, "dup2"));
+      g_assert_nonnull (strstr (error->message, g_strerror (EBADF)));
+    }
+  assert_finalized (proc);
+}
+
+/* ---- bad input ------------------------------------------------------------ */
+
+/* A working directory that does not exist. GLib's spawn (PsfSpawnProcess)
+ * is the model: start() fails and names chdir, the directory and the
+ * errno text. */
+static void
+test_bad_cwd (Fixture       *f,
+              gconstpointer  data)
+{
+  const char *missing = "/nonexistent-psf-cwd";
+  const char *paths[] = { f->file, NULL };
+  g_autoptr(GError) error = NULL;
+  PsfSyncfsProcess *proc;
+  PsfSpawnProcess *spawn = psf_test_prog_new ("exit", "0");
+
+  psf_spawn_process_set_cwd (spawn, missing);
+  g_assert_false (psf_task_start (PSF_TASK (spawn), &error));
+  g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+  g_assert_nonnull (strstr (error->message, missing));
+  g_assert_nonnull (strstr (error->message, g_strerror (ENOENT)));
+  g_clear_error (&error);
+  assert_finalized (spawn);
+
+  proc = syncfs_new (f->method, paths);
+  psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), missing);
+  if (psf_task_start (PSF_TASK (proc), &error))
+    {
+      CheckData check = { 0 };
+
+      psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+      psf_test_run_until (&check.done, 30000);
+      incomplete ("cwd %s does not exist: start() succeeded and "
+                  "wait_check says \"%s\"; expected start() to fail "
+                  "with PSF_ERROR_SPAWN \"chdir(%s): %s\"",
+                  missing, check.error ? check.error->message : "(ok)",
+                  missing, g_strerror (ENOENT));
+      g_clear_error (&check.error);
+    }
+  else if (strstr (error->message, "chdir") == NULL || strstr (error->message, missing) == NULL)
+    {
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+      incomplete ("cwd %s does not exist: start() fails with \"%s\", "
+                  "which blames the helper; expected \"chdir(%s): %s\"",
+                  missing, error->message, missing, g_strerror (ENOENT));
+    }
+  else
+    {
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+      g_assert_nonnull (strstr (error->message, g_strerror (ENOENT)));
+    }
+  assert_finalized (proc);
+}
+
+/* Reads what arrived on @fd (non-blocking) into a string. */
+static char *
+read_available (int    fd,
+                gsize *len)
+{
+  GString *s = g_string_new (NULL);
+  char buf[256];
+  ssize_t n;
+
+  g_unix_set_fd_nonblocking (fd, TRUE, NULL);
+  while ((n = read (fd, buf, sizeof buf)) > 0)
+    g_string_append_len (s, buf, n);
+  *len = s->len;
+  return g_string_free (s, FALSE);
+}
+
+/* take_fd() with a source fd numbered 3, 4 or 5: the numbers the SPAWN
+ * helper gets its report channel, input and set-up channel on. The child
+ * must still see the caller's fd at the target, and the report must still
+ * arrive. */
+static void
+test_fd_map_low_source (Fixture       *f,
+                        gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  gboolean tried = FALSE;
+
+  REQUIRE_SHIM ();
+
+  for (int low = 3; low <= 5; low++)
+    {
+      g_autoptr(PsfSyncfsProcess) proc = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GPtrArray) results = NULL;
+      g_autofree char *got = NULL;
+      g_autofree char *spec = NULL;
+      PsfSyncfsStatus status;
+      gsize len;
+      int fds[2];
+
+      if (fcntl (low, F_GETFD) >= 0)
+        continue; /* in use here */
+      tried = TRUE;
+
+      pipe_high (fds);
+      g_assert_cmpint (dup3 (fds[1], low, O_CLOEXEC), ==, low);
+      close (fds[1]);
+
+      proc = syncfs_new (f->method, paths);
+      /* A target far above anything psf uses itself. */
+      psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), low, 60);
+      /* Also through a set-up channel (fd 5), when there is one. */
+      if (g_object_class_find_property (G_OBJECT_GET_CLASS (proc), "umask") != NULL)
+        g_object_set (proc, "umask", 022, NULL);
+      spec = g_strdup ("syncfs,action=delay,ms=0,notify=60,where=child");
+      arm (PSF_SPAWN_PROCESS (proc), spec);
+      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+      g_assert_no_error (error);
+      psf_test_run_until_exited (PSF_TASK (proc), 30000);
+      disarm (NULL);
+
+      got = read_available (fds[0], &len);
+      close (fds[0]);
+      results = psf_syncfs_process_get_results (proc);
+      status = psf_syncfs_result_get_status (g_ptr_array_index (results, 0));
+
+      if (!g_str_equal (got, "r") || status != PSF_SYNCFS_STATUS_SYNCED)
+        {
+          incomplete ("take_fd(%d, 60) with the %s start method: the child's fd 60 was "
+                      "not the caller's pipe (it got \"%s\"), the result is %d, "
+                      "returncode %d. The helper's own fds (report 3, input 4, set-up 5) "
+                      "are dup2()ed onto 3/4/5 before the fd map, clobbering a source "
+                      "fd with that number (psf_fork_process_spawn_helper); expected the "
+                      "sources moved out of the way first (as fd_above_helper_range() "
+                      "does for the report and input fds)",
+                      low, f->method == PSF_START_METHOD_SPAWN ? "SPAWN" : "FORK", got,
+                      (int) status, psf_task_get_returncode (PSF_TASK (proc)));
+          return;
+        }
+      g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+    }
+
+  if (!tried)
+    g_test_skip ("fds 3 to 5 are all in use in this process");
+}
+
+/* take_fd() onto the target number the FORK child's report channel gets
+ * (the lowest free fds at start()): the caller cannot know that number,
+ * so psf must either refuse it or move its channel out of the way. */
+static void
+test_fd_map_internal_target (Fixture       *f,
+                             gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autoptr(PsfSyncfsProcess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autofree char *spec = NULL;
+  g_autofree char *got = NULL;
+  PsfSyncfsStatus status;
+  gsize len;
+  int fds[2];
+  int probe[2];
+  int target;
+
+  REQUIRE_SHIM ();
+  pipe_high (fds);
+
+  /* The report pipe will be the two lowest free fds: its write end is
+   * the second. */
+  g_assert_no_errno (pipe2 (probe, O_CLOEXEC));
+  target = probe[1];
+  close (probe[0]);
+  close (probe[1]);
+
+  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
+  psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], target);
+  spec = g_strdup_printf ("syncfs,action=delay,ms=0,notify=%d,where=child", target);
+  arm (NULL, spec);
+  if (!psf_task_start (PSF_TASK (proc), &error))
+    {
+      /* Refusing is fine, if it says which fd. */
+      g_autofree char *number = g_strdup_printf ("%d", target);
+
+      disarm (NULL);
+      close (fds[0]);
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, number));
+      assert_finalized (g_steal_pointer (&proc));
+      return;
+    }
+  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  disarm (NULL);
+
+  got = read_available (fds[0], &len);
+  close (fds[0]);
+  results = psf_syncfs_process_get_results (proc);
+  status = psf_syncfs_result_get_status (g_ptr_array_index (results, 0));
+  if (len != 1 || got[0] != 'r' || status != PSF_SYNCFS_STATUS_SYNCED)
+    incomplete ("take_fd(src, %d) with the FORK start method, %d being the number "
+                "the report channel's write end got: the child's dup2() of the fd map "
+                "replaced the report channel (the caller's pipe got %" G_GSIZE_FORMAT
+                " bytes of records instead of \"r\"), the result is %d with errno %d and "
+                "wait_check would succeed. Expected psf_fork_process_fork()/run_child() "
+                "to keep its report and set-up fds clear of the targets (or start() to "
+                "refuse the target with PSF_ERROR_INVALID_ARGUMENT, as SPAWN does for "
+                "3/4/5)",
+                target, target, len, (int) status,
+                psf_syncfs_result_get_errno (g_ptr_array_index (results, 0)));
+  else
+    g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+}
+
+/* Warms up what GLib and the library create once per process (the child
+ * watch machinery, the worker thread, type classes, gettext), so that the
+ * fd counts of the tests compare like with like. */
+static void
+warm_up (void)
+{
+  const char *paths[] = { g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : "/", NULL };
+
+  for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_SPAWN; method++)
+    {
+      g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+      g_autoptr(PsfSpawnProcess) spawn = psf_test_prog_new ("exit", "0");
+      CheckData check = { 0 };
+      CheckData check2 = { 0 };
+
+      psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 60000);
+      run_checked (PSF_TASK (proc), &check);
+      run_checked (PSF_TASK (spawn), &check2);
+      g_clear_error (&check.error);
+      g_clear_error (&check2.error);
+    }
+  drain_context ();
+}
+
+static void
+add (const char *path,
+     int         method,
+     void      (*func) (Fixture *, gconstpointer))
+{
+  g_test_add (path, Fixture, GINT_TO_POINTER (method), fixture_setup, func, fixture_teardown);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const struct
+  {
+    const char *name;
+    void      (*func) (Fixture *, gconstpointer);
+    gboolean    fork;
+    gboolean    spawn;
+  } tests[] = {
+    { "host/pipe2", test_host_pipe2, TRUE, TRUE },
+    { "host/memfd_create", test_host_memfd_create, FALSE, TRUE },
+    { "host/write-input", test_host_write_input, FALSE, TRUE },
+    { "host/posix_spawn", test_host_posix_spawn, FALSE, TRUE },
+    { "host/fork", test_host_fork, TRUE, FALSE },
+    { "host/no-pidfd", test_host_no_pidfd, TRUE, TRUE },
+    { "host/read-report", test_host_read_report, TRUE, TRUE },
+    { "host/read-report-once", test_host_read_report_once, TRUE, TRUE },
+    { "host/signal-fails", test_host_signal_fails, TRUE, TRUE },
+    { "child/syncfs-nth", test_child_syncfs_nth, TRUE, TRUE },
+    { "child/syncfs-path", test_child_syncfs_path, TRUE, TRUE },
+    { "child/open-path", test_child_open_path, TRUE, TRUE },
+    { "child/open-all", test_child_open_all, TRUE, TRUE },
+    { "child/stat-path", test_child_stat_path, TRUE, TRUE },
+    { "child/write-report", test_child_write_report, TRUE, TRUE },
+    { "child/segv", test_child_segv, TRUE, TRUE },
+    { "child/hang-timeout", test_child_hang_timeout, TRUE, TRUE },
+    { "child/hang-ignore-term", test_child_hang_ignore_term, TRUE, TRUE },
+    { "child/grandchild", test_child_grandchild, TRUE, TRUE },
+    { "child/mmap-input", test_child_mmap_input, FALSE, TRUE },
+    { "child/dup2", test_child_dup2, TRUE, FALSE },
+    { "bad-input/missing-cwd", test_bad_cwd, TRUE, TRUE },
+    { "bad-input/fd-map-low-source", test_fd_map_low_source, TRUE, TRUE },
+    { "bad-input/fd-map-internal-target", test_fd_map_internal_target, TRUE, FALSE },
+  };
+
+  g_test_init (&argc, &argv, NULL);
+
+  fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
+  fault_hits = dlsym (RTLD_DEFAULT, "psf_fault_hits");
+
+  for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
+    {
+      if (tests[i].fork)
+        {
+          g_autofree char *path = g_strdup_printf ("/psf/faults/%s/fork", tests[i].name);
+
+          add (path, PSF_START_METHOD_FORK, tests[i].func);
+        }
+      if (tests[i].spawn)
+        {
+          g_autofree char *path = g_strdup_printf ("/psf/faults/%s/spawn", tests[i].name);
+
+          add (path, PSF_START_METHOD_SPAWN, tests[i].func);
+        }
+    }
+  g_test_add ("/psf/faults/host/spawn-process", Fixture, NULL,
+              fixture_setup, test_host_spawn_process, fixture_teardown);
+
+  warm_up ();
+  return g_test_run ();
+}
