@@ -526,6 +526,79 @@ test_host_signal_fails (Fixture       *f,
   assert_finalized (proc);
 }
 
+static gboolean
+has_property (gpointer     object,
+              const char  *name)
+{
+  return g_object_class_find_property (G_OBJECT_GET_CLASS (object), name) != NULL;
+}
+
+/* The log file cannot be opened: start() fails, naming the file and the
+ * errno text, and nothing is left behind. */
+static void
+test_host_logfile_open (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *logfile = g_build_filename (f->tmpdir, "psf.log", NULL);
+  g_autofree char *spec = g_strdup_printf ("open,errno=EACCES,path=%s,where=host;"
+                                           "openat,errno=EACCES,path=%s,where=host",
+                                           logfile, logfile);
+  g_autoptr(GError) error = NULL;
+  PsfSpawnProcess *proc = psf_test_prog_new ("exit", "0");
+
+  REQUIRE_SHIM ();
+  if (!has_property (proc, "logfile"))
+    {
+      g_object_unref (proc);
+      g_test_skip ("no logfile option");
+      return;
+    }
+
+  g_object_set (proc, "logfile", logfile, "background", TRUE, NULL);
+  arm (NULL, spec);
+  g_assert_false (psf_task_start (PSF_TASK (proc), &error));
+  disarm (NULL);
+  g_assert_nonnull (error);
+  g_assert_true (error->domain == PSF_ERROR);
+  g_assert_nonnull (strstr (error->message, logfile));
+  g_assert_nonnull (strstr (error->message, g_strerror (EACCES)));
+  g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
+  g_assert_false (g_file_test (logfile, G_FILE_TEST_EXISTS));
+  assert_finalized (proc);
+}
+
+/* No pseudo-terminal for the output (the slave cannot be opened): the
+ * output goes through a pipe instead and still reaches the log. */
+static void
+test_host_logfile_no_pty (Fixture       *f,
+                          gconstpointer  data)
+{
+  g_autofree char *logfile = g_build_filename (f->tmpdir, "psf.log", NULL);
+  g_autofree char *contents = NULL;
+  PsfSpawnProcess *proc = psf_test_prog_new ("cwd", NULL);
+  CheckData check = { 0 };
+
+  REQUIRE_SHIM ();
+  if (!has_property (proc, "logfile"))
+    {
+      g_object_unref (proc);
+      g_test_skip ("no logfile option");
+      return;
+    }
+
+  g_object_set (proc, "logfile", logfile, "background", TRUE, "cwd", f->tmpdir, NULL);
+  arm (NULL, "open,errno=EACCES,path=/dev/pts/*,where=host");
+  run_checked (PSF_TASK (proc), &check);
+  /* 0 when this machine has no pseudo-terminals at all: a pipe either way. */
+  g_test_message ("pty slave opens refused: %u", fault_hits ());
+  disarm (NULL);
+  g_assert_true (check.ok);
+  g_assert_true (g_file_get_contents (logfile, &contents, NULL, NULL));
+  g_assert_nonnull (strstr (contents, f->tmpdir));
+  g_unlink (logfile);
+  assert_finalized (proc);
+}
+
 /* ---- faults in the child: the run completes and says what happened -------- */
 
 static gboolean
@@ -1264,6 +1337,10 @@ main (int   argc,
     }
   g_test_add ("/psf/faults/host/spawn-process", Fixture, NULL,
               fixture_setup, test_host_spawn_process, fixture_teardown);
+  g_test_add ("/psf/faults/host/logfile-open", Fixture, NULL,
+              fixture_setup, test_host_logfile_open, fixture_teardown);
+  g_test_add ("/psf/faults/host/logfile-no-pty", Fixture, NULL,
+              fixture_setup, test_host_logfile_no_pty, fixture_teardown);
 
   warm_up ();
   return g_test_run ();
