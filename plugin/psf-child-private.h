@@ -48,7 +48,37 @@ typedef struct
 
 /* How many distinct filesystems one run de-duplicates; past that, later
  * filesystems are synced once per path (still correct, only slower). */
-#define PSF_SYNCFS_MAX_DEVICES 256
+#define PSF_SYNCFS_MAX_DEVICES 4096
+
+/* How many filesystems wait, opened, for their syncfs() at once. */
+#define PSF_SYNCFS_MAX_PENDING 64
+
+/* A filesystem the syncfs routine met: the fd it was opened with until it
+ * is synced, then the errno of its syncfs() (0: synced). */
+typedef struct
+{
+  uint64_t device;
+  int      fd;
+  int      error;
+} PsfSyncfsTarget;
+
+/* Syncs @n targets: sets ->error, closes ->fd. The routine's own version
+ * calls syncfs() for one filesystem after another, which is all a fork of
+ * an arbitrary host may do. A program where threads are safe (the helper
+ * psf-child, and the forks of its single-threaded forkserver) installs one
+ * that syncs them all at once, so that a slow filesystem does not add its
+ * time to the others'. */
+typedef void (*PsfSyncfsManyFunc) (PsfSyncfsTarget *targets,
+                                   size_t           n);
+
+void psf_syncfs_target_sync         (PsfSyncfsTarget   *target);
+void psf_syncfs_child_set_sync_many (PsfSyncfsManyFunc  func);
+
+/* A PsfSyncfsManyFunc for children where threads are not safe but a
+ * process is (the forkserver's): every target but the first in a _Fork()ed
+ * sub-child of its own, all at once. */
+void psf_syncfs_sync_many_forked    (PsfSyncfsTarget   *targets,
+                                     size_t             n);
 
 /* A routine runnable by both start methods: gets the input bytes and the
  * report fd, returns the exit status. */

@@ -6,7 +6,8 @@
  * copy of a host that may have had other threads (their locks are frozen in
  * whatever state they were in), so it calls only raw, async-signal-safe libc
  * functions: open, fstat, stat, syncfs, sync, close, write, sigaction,
- * sigprocmask, close_range. No malloc, no stdio, no GLib, no errno-to-text.
+ * sigprocmask, close_range, mmap, _Fork, waitpid. No malloc, no stdio, no
+ * GLib, no errno-to-text.
  * It is also linked into the helper psf-child, so both start methods run
  * exactly the same routine.
  *
@@ -20,7 +21,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "psf-child-private.h"
@@ -140,24 +143,6 @@ record_add (RecordWriter *w,
   r->device = device;
 }
 
-typedef struct
-{
-  dev_t device;
-  int   error;     /* 0: synced */
-  int   fallback;  /* flushed by sync() */
-} SeenDevice;
-
-static const SeenDevice *
-seen_lookup (const SeenDevice *seen,
-             size_t            n_seen,
-             dev_t             device)
-{
-  for (size_t i = 0; i < n_seen; i++)
-    if (seen[i].device == device)
-      return &seen[i];
-  return NULL;
-}
-
 /* Opens the directory that holds @path, for a path whose target must not be
  * opened itself (FIFO, socket, device node). Returns -1 with errno set. */
 static int
@@ -192,6 +177,206 @@ open_parent_directory (const char *path)
   return open (dir, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY);
 }
 
+/* The filesystems of one run, and which of them each path is on. Small
+ * runs keep this on the stack; large ones map it once (mmap() is a plain
+ * system call: no lock, no malloc). */
+#define STACK_PATHS   128
+#define STACK_TARGETS 32
+#define PATH_NO_TARGET UINT32_MAX
+#define PATH_FIRST     (1u << 31)  /* the path the filesystem was opened by */
+
+typedef struct
+{
+  PsfSyncfsTarget *targets;
+  size_t           n_targets;
+  size_t           max_targets;
+  size_t           first_pending;  /* targets from here on are not synced */
+  uint32_t        *path_target;    /* per path: target index | PATH_FIRST */
+  void            *mapping;
+  size_t           mapping_len;
+} SyncfsRun;
+
+static void
+sync_one_after_another (PsfSyncfsTarget *targets,
+                        size_t           n)
+{
+  for (size_t i = 0; i < n; i++)
+    psf_syncfs_target_sync (&targets[i]);
+}
+
+static PsfSyncfsManyFunc sync_many = sync_one_after_another;
+
+void
+psf_syncfs_target_sync (PsfSyncfsTarget *target)
+{
+  target->error = syncfs (target->fd) == 0 ? 0 : errno;
+  close (target->fd);
+  target->fd = -1;
+}
+
+void
+psf_syncfs_child_set_sync_many (PsfSyncfsManyFunc func)
+{
+  sync_many = func != NULL ? func : sync_one_after_another;
+}
+
+void
+psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
+                             size_t           n)
+{
+  pid_t pids[PSF_SYNCFS_MAX_PENDING];
+
+  if (n > PSF_SYNCFS_MAX_PENDING)
+    {
+      sync_one_after_another (targets, n);
+      return;
+    }
+
+  /* _Fork() runs no atfork handler and takes no lock: async-signal-safe.
+   * A sub-child's errno comes back as its exit status (errno < 256). */
+  for (size_t i = 1; i < n; i++)
+    {
+      pids[i] = _Fork ();
+      if (pids[i] == 0)
+        {
+          psf_syncfs_target_sync (&targets[i]);
+          _exit (targets[i].error & 0xff);
+        }
+    }
+
+  psf_syncfs_target_sync (&targets[0]);
+
+  for (size_t i = 1; i < n; i++)
+    {
+      int status = 0;
+
+      if (pids[i] < 0)
+        {
+          psf_syncfs_target_sync (&targets[i]);
+          continue;
+        }
+      while (waitpid (pids[i], &status, 0) < 0)
+        if (errno != EINTR)
+          {
+            status = W_EXITCODE (ECHILD, 0);
+            break;
+          }
+      targets[i].error = WIFEXITED (status) ? WEXITSTATUS (status) : EINTR;
+      close (targets[i].fd);
+      targets[i].fd = -1;
+    }
+}
+
+static void
+run_flush_pending (SyncfsRun *run)
+{
+  size_t n = run->n_targets - run->first_pending;
+
+  if (n > 0)
+    sync_many (run->targets + run->first_pending, n);
+  run->first_pending = run->n_targets;
+}
+
+static long
+run_lookup (const SyncfsRun *run,
+            uint64_t         device)
+{
+  for (size_t i = 0; i < run->n_targets; i++)
+    if (run->targets[i].device == device)
+      return (long) i;
+  return -1;
+}
+
+/* Opens what @path's filesystem is synced through. Only regular files and
+ * directories are opened themselves: opening a FIFO could hang, a device
+ * node could act (a tape rewinds). */
+static int
+open_sync_fd (const char        *path,
+              const struct stat *st)
+{
+  if (S_ISREG (st->st_mode) || S_ISDIR (st->st_mode))
+    return open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  return open_parent_directory (path);
+}
+
+static void
+emit_target_record (RecordWriter          *writer,
+                    uint32_t               index,
+                    const PsfSyncfsTarget *target,
+                    int                    first,
+                    int                    fallback)
+{
+  int replaced = fallback && target->error == ENOSYS;
+  int status;
+
+  if (target->error == 0 || replaced)
+    status = first ? PSF_SYNCFS_STATUS_SYNCED : PSF_SYNCFS_STATUS_DUPLICATE;
+  else
+    status = PSF_SYNCFS_STATUS_FAILED;
+
+  record_add (writer, index, status, target->error, target->device,
+              replaced ? PSF_SYNCFS_RECORD_FALLBACK : 0);
+}
+
+/* A path met once the table of filesystems is full: synced on its own,
+ * as if it were the only one. */
+static void
+sync_untracked (RecordWriter      *writer,
+                uint32_t           index,
+                int                fd,
+                const struct stat *st,
+                int                fallback,
+                int               *any_failed,
+                int               *any_enosys)
+{
+  PsfSyncfsTarget target = { st->st_dev, fd, 0 };
+
+  psf_syncfs_target_sync (&target);
+  emit_target_record (writer, index, &target, 1, fallback);
+  if (target.error == ENOSYS)
+    *any_enosys = 1;
+  else if (target.error != 0)
+    *any_failed = 1;
+}
+
+static void
+run_init (SyncfsRun       *run,
+          uint32_t         n_paths,
+          PsfSyncfsTarget *stack_targets,
+          uint32_t        *stack_paths)
+{
+  memset (run, 0, sizeof *run);
+  run->targets = stack_targets;
+  run->max_targets = STACK_TARGETS;
+  run->path_target = stack_paths;
+
+  if (n_paths > STACK_PATHS)
+    {
+      size_t max_targets = n_paths < PSF_SYNCFS_MAX_DEVICES ? n_paths : PSF_SYNCFS_MAX_DEVICES;
+      size_t len = (size_t) n_paths * sizeof (uint32_t) + max_targets * sizeof (PsfSyncfsTarget);
+      void *mapping = mmap (NULL, len, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+      if (mapping != MAP_FAILED)
+        {
+          run->mapping = mapping;
+          run->mapping_len = len;
+          run->targets = mapping;
+          run->max_targets = max_targets;
+          run->path_target = (uint32_t *) (run->targets + max_targets);
+        }
+      else
+        run->path_target = NULL;  /* then the last pass looks again */
+    }
+}
+
+/* Three passes over the paths. 1: stat() each path, open one fd per new
+ * filesystem (the paths that cannot be looked at or opened are reported
+ * at once); 2: sync every opened filesystem, all at once when the program
+ * allows threads (see psf_syncfs_child_set_sync_many()); 3: one record per
+ * remaining path, in input order. At most PSF_SYNCFS_MAX_PENDING fds are
+ * open at a time: past that, or when open() meets EMFILE, the pending
+ * filesystems are synced before going on. */
 int
 psf_syncfs_child_run (const void *input,
                       size_t      input_len,
@@ -200,9 +385,12 @@ psf_syncfs_child_run (const void *input,
   const PsfSyncfsInputHeader *header = input;
   const char *p;
   const char *end;
-  SeenDevice seen[PSF_SYNCFS_MAX_DEVICES];
-  size_t n_seen = 0;
+  PsfSyncfsTarget stack_targets[STACK_TARGETS];
+  uint32_t stack_paths[STACK_PATHS];
+  SyncfsRun run;
   RecordWriter writer;
+  uint32_t n_walked = 0;
+  int streaming;
   int any_failed = 0;
   int any_enosys = 0;
   int fallback;
@@ -215,20 +403,26 @@ psf_syncfs_child_run (const void *input,
     return 2;
 
   fallback = (header->flags & PSF_SYNCFS_FLAG_SYNC_FALLBACK) != 0;
-  p = (const char *) input + sizeof *header;
   end = (const char *) input + input_len;
+  run_init (&run, header->n_paths, stack_targets, stack_paths);
 
-  for (uint32_t i = 0; i < header->n_paths; i++)
+  /* Pass 1. Without a table (mmap() failed) each filesystem is synced
+   * as soon as it is met and every record is written at once. */
+  streaming = run.path_target == NULL;
+  p = (const char *) input + sizeof *header;
+  for (uint32_t i = 0; i < header->n_paths; i++, n_walked++)
     {
       const char *path = p;
       const char *nul = memchr (p, '\0', (size_t) (end - p));
-      const SeenDevice *dup;
       struct stat st;
+      long target;
       int fd;
 
       if (nul == NULL)
         break;
       p = nul + 1;
+      if (!streaming)
+        run.path_target[i] = PATH_NO_TARGET;
 
       if (stat (path, &st) != 0)
         {
@@ -236,56 +430,69 @@ psf_syncfs_child_run (const void *input,
           continue;
         }
 
-      if ((dup = seen_lookup (seen, n_seen, st.st_dev)) != NULL)
+      if ((target = run_lookup (&run, st.st_dev)) >= 0)
         {
-          record_add (&writer, i,
-                      dup->error && !dup->fallback ? PSF_SYNCFS_STATUS_FAILED
-                                                   : PSF_SYNCFS_STATUS_DUPLICATE,
-                      dup->error, st.st_dev,
-                      dup->fallback ? PSF_SYNCFS_RECORD_FALLBACK : 0);
+          if (streaming)
+            emit_target_record (&writer, i, &run.targets[target], 0, fallback);
+          else
+            run.path_target[i] = (uint32_t) target;
           continue;
         }
 
-      /* Only regular files and directories are opened themselves: opening a
-       * FIFO could hang, a device node could act (a tape rewinds). */
-      if (S_ISREG (st.st_mode) || S_ISDIR (st.st_mode))
-        fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-      else
-        fd = open_parent_directory (path);
-
+      fd = open_sync_fd (path, &st);
+      if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+          run.first_pending < run.n_targets)
+        {
+          run_flush_pending (&run);
+          fd = open_sync_fd (path, &st);
+        }
       if (fd < 0)
         {
           record_add (&writer, i, PSF_SYNCFS_STATUS_SKIPPED, errno, st.st_dev, 0);
           continue;
         }
 
-      if (syncfs (fd) == 0)
+      if (run.n_targets == run.max_targets)
         {
-          record_add (&writer, i, PSF_SYNCFS_STATUS_SYNCED, 0, st.st_dev, 0);
-          if (n_seen < PSF_SYNCFS_MAX_DEVICES)
-            seen[n_seen++] = (SeenDevice) { st.st_dev, 0, 0 };
+          sync_untracked (&writer, i, fd, &st, fallback, &any_failed, &any_enosys);
+          continue;
         }
-      else
+
+      run.targets[run.n_targets++] = (PsfSyncfsTarget) { st.st_dev, fd, 0 };
+      if (streaming)
         {
-          int saved = errno;
-          int replaced = fallback && saved == ENOSYS;
-
-          if (saved == ENOSYS)
-            any_enosys = 1;
-          else
-            any_failed = 1;
-
-          record_add (&writer, i,
-                      replaced ? PSF_SYNCFS_STATUS_SYNCED : PSF_SYNCFS_STATUS_FAILED,
-                      saved, st.st_dev,
-                      replaced ? PSF_SYNCFS_RECORD_FALLBACK : 0);
-          if (n_seen < PSF_SYNCFS_MAX_DEVICES)
-            seen[n_seen++] = (SeenDevice) { st.st_dev, saved, replaced };
+          run_flush_pending (&run);
+          emit_target_record (&writer, i, &run.targets[run.n_targets - 1], 1, fallback);
+          continue;
         }
-      close (fd);
+      run.path_target[i] = (uint32_t) (run.n_targets - 1) | PATH_FIRST;
+      if (run.n_targets - run.first_pending == PSF_SYNCFS_MAX_PENDING)
+        run_flush_pending (&run);
+    }
+
+  /* Pass 2. */
+  run_flush_pending (&run);
+  for (size_t t = 0; t < run.n_targets; t++)
+    {
+      if (run.targets[t].error == ENOSYS)
+        any_enosys = 1;
+      else if (run.targets[t].error != 0)
+        any_failed = 1;
+    }
+
+  /* Pass 3. */
+  for (uint32_t i = 0; !streaming && i < n_walked; i++)
+    {
+      uint32_t slot = run.path_target[i];
+
+      if (slot != PATH_NO_TARGET)
+        emit_target_record (&writer, i, &run.targets[slot & ~PATH_FIRST],
+                            (slot & PATH_FIRST) != 0, fallback);
     }
 
   record_flush (&writer);
+  if (run.mapping != NULL)
+    munmap (run.mapping, run.mapping_len);
 
   /* sync() flushes every filesystem but reports no error: it stands in for
    * a syncfs() that does not exist, not for one that failed. */

@@ -5,6 +5,10 @@
  * Usage (internal): psf-child ROUTINE
  *   fd 3: the report channel (write end of a pipe)
  *   fd 4: the routine's input (a sealed-size memfd), optional
+ * or: psf-child --forkserver HOST_PID
+ *   fd 3: the control socket of the FORKSERVER start method (see
+ *   psf-forkserver-server.c): a long-lived server that forks the routine
+ *   per request.
  *
  * It maps its input, runs the routine that psf-child-routines.c names and
  * exits with its status. It is a fresh, small image: its start-up cost does
@@ -13,6 +17,7 @@
 
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,49 @@
 
 #include "psf-child-private.h"
 #include "psf-child-setup-private.h"
+#include "psf-forkserver-protocol.h"
+
+/* Threads are safe in this fresh image (SPAWN): distinct filesystems are
+ * synced at once, so a slow one does not add its time to the others'. The
+ * forkserver's children, which share the server's memory, use
+ * sub-processes instead (psf-forkserver-server.c). */
+#define SYNC_THREAD_STACK (128 * 1024)
+
+static void *
+sync_thread (void *data)
+{
+  psf_syncfs_target_sync (data);
+  return NULL;
+}
+
+static void
+sync_concurrently (PsfSyncfsTarget *targets,
+                   size_t           n)
+{
+  pthread_t threads[PSF_SYNCFS_MAX_PENDING];
+  int started[PSF_SYNCFS_MAX_PENDING];
+  pthread_attr_t attr;
+
+  if (n <= 1 || n > PSF_SYNCFS_MAX_PENDING || pthread_attr_init (&attr) != 0)
+    {
+      for (size_t i = 0; i < n; i++)
+        psf_syncfs_target_sync (&targets[i]);
+      return;
+    }
+  pthread_attr_setstacksize (&attr, SYNC_THREAD_STACK);
+
+  for (size_t i = 1; i < n; i++)
+    started[i] = pthread_create (&threads[i], &attr, sync_thread, &targets[i]) == 0;
+  psf_syncfs_target_sync (&targets[0]);
+  for (size_t i = 1; i < n; i++)
+    {
+      if (started[i])
+        pthread_join (threads[i], NULL);
+      else
+        psf_syncfs_target_sync (&targets[i]);
+    }
+  pthread_attr_destroy (&attr);
+}
 
 /* Set-up options given by the parent after the routine's name. */
 static int
@@ -90,6 +138,10 @@ main (int   argc,
   const void *input = NULL;
   size_t input_len = 0;
   struct stat st;
+
+  psf_syncfs_child_set_sync_many (sync_concurrently);
+  if (argc >= 2 && strcmp (argv[1], PSF_FORKSERVER_ARG) == 0)
+    return psf_forkserver_server_main (argc, argv);
 
   memset (&setup, 0, sizeof setup);
   if (argc < 2 || (routine = psf_child_routine_lookup (argv[1])) == NULL ||

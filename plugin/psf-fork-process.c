@@ -40,6 +40,7 @@
 #include "psf-enums.h"
 #include "psf-error.h"
 #include "psf-fork-process-private.h"
+#include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
 #include "psf-spawn-process-private.h"
 #include "psf-subprocess-private.h"
@@ -475,7 +476,7 @@ psf_fork_process_start (PsfTask  *task,
   GPid pid = 0;
   gboolean ok;
 
-  if (priv->start_method == PSF_START_METHOD_SPAWN && klass->routine == NULL)
+  if (priv->start_method != PSF_START_METHOD_FORK && klass->routine == NULL)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
                    _("%s has no routine built into psf-child: it can only "
@@ -528,7 +529,14 @@ psf_fork_process_start (PsfTask  *task,
       return set_errno_error (error, saved, "pipe2", NULL);
     }
 
-  if (priv->start_method == PSF_START_METHOD_SPAWN)
+  if (priv->start_method == PSF_START_METHOD_FORKSERVER)
+    {
+      /* Watches the child itself: the server relays its exit. */
+      ok = psf_forkserver_start_fork_process (self, input, report[1], &launch.setup,
+                                              launch.output_fd, &pid, error);
+      close (report[1]);
+    }
+  else if (priv->start_method == PSF_START_METHOD_SPAWN)
     {
       int write_fd = fd_above_helper_range (report[1]);
 
@@ -573,7 +581,8 @@ psf_fork_process_start (PsfTask  *task,
 
   /* Given to the child: the host's copies go now. */
   psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
-  psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
+  if (priv->start_method != PSF_START_METHOD_FORKSERVER)
+    psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
   psf_spawn_process_child_started (PSF_SPAWN_PROCESS (self));
   return TRUE;
 }
@@ -676,8 +685,9 @@ psf_fork_process_class_init (PsfForkProcessClass *klass)
    *
    * How the child is created. A #PsfForkProcess made from a C function
    * defaults to %PSF_START_METHOD_FORK, the only method that can run one;
-   * a [class@Psf.SyncfsProcess] defaults to %PSF_START_METHOD_SPAWN, whose
-   * cost does not grow with the host's size.
+   * a [class@Psf.SyncfsProcess] defaults to %PSF_START_METHOD_FORKSERVER
+   * (%PSF_START_METHOD_SPAWN where that cannot run), whose cost does not
+   * grow with the host's size.
    *
    * Since: 1.0
    */
@@ -767,7 +777,8 @@ psf_fork_process_set_start_method (PsfForkProcess *self,
 
   g_return_if_fail (PSF_IS_FORK_PROCESS (self));
   g_return_if_fail (start_method == PSF_START_METHOD_FORK ||
-                    start_method == PSF_START_METHOD_SPAWN);
+                    start_method == PSF_START_METHOD_SPAWN ||
+                    start_method == PSF_START_METHOD_FORKSERVER);
 
   if (priv->start_method == start_method)
     return;

@@ -21,6 +21,13 @@ G_BEGIN_DECLS
  * @PSF_START_METHOD_SPAWN: posix_spawn() the small helper program `psf-child`,
  *   which runs a routine built into it; the cost does not depend on the
  *   host, and the child is a fresh image.
+ * @PSF_START_METHOD_FORKSERVER: ask a small long-lived server (`psf-child`
+ *   in server mode, started on first use, gone with the host) to fork a
+ *   child that runs a routine built into it: neither a copy of the host nor
+ *   an exec per task, so the fastest method whatever the host's size. The
+ *   server relays the child's exit; one that died is restarted and
+ *   reported. Environment, cwd, stdio, fds and the set-up options are the
+ *   task's; resource limits and loaded libraries are the server's.
  *
  * How a [class@Psf.ForkProcess] creates its child, the way Portage's
  * ForkProcess rides on the start methods of Python's multiprocessing.
@@ -31,6 +38,7 @@ typedef enum
 {
   PSF_START_METHOD_FORK,
   PSF_START_METHOD_SPAWN,
+  PSF_START_METHOD_FORKSERVER,
 } PsfStartMethod;
 
 #define PSF_TYPE_FORK_PROCESS (psf_fork_process_get_type ())

@@ -15,4 +15,14 @@ G_BEGIN_DECLS
 void psf_subprocess_watch (PsfSubprocess *self,
                            GPid           pid);
 
+/* For a child created by someone else that relays its wait status (the
+ * FORKSERVER start method): like psf_subprocess_watch() without the child
+ * watch. The caller reports the exit with psf_subprocess_relay_exit() in
+ * the task's context, exactly once, and keeps the pid from being reused
+ * until then. */
+void psf_subprocess_watch_relayed (PsfSubprocess *self,
+                                   GPid           pid);
+void psf_subprocess_relay_exit    (PsfSubprocess *self,
+                                   int            wait_status);
+
 G_END_DECLS

@@ -234,6 +234,47 @@ psf_subprocess_watch (PsfSubprocess *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
 }
 
+/* A child that is not ours (FORKSERVER: the server forked it) cannot be
+ * reaped here, so no child watch: the subclass watches whatever relays
+ * the wait status and hands it to psf_subprocess_relay_exit(), in the
+ * task's context, holding a reference until then as the watch would. The
+ * rest is as for our own children: the pidfd (pidfd_open() works on any
+ * process), kill() where pidfds are refused, the timeout. The relay must
+ * keep the pid from being reused until the exit was recorded (the
+ * forkserver keeps the zombie until then), so signals stay safe. */
+void
+psf_subprocess_watch_relayed (PsfSubprocess *self,
+                              GPid           pid)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_SUBPROCESS (self));
+  g_return_if_fail (pid > 0);
+  g_return_if_fail (priv->pid == 0);
+
+  priv->pid = pid;
+  priv->pidfd = pidfd_open (pid, 0);
+
+  if (priv->timeout > 0)
+    priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
+                                                     psf_subprocess_timeout_cb,
+                                                     "[psf] timeout");
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+}
+
+void
+psf_subprocess_relay_exit (PsfSubprocess *self,
+                           int            wait_status)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_return_if_fail (PSF_IS_SUBPROCESS (self));
+  g_return_if_fail (priv->pid > 0 && !priv->reaped && priv->watch_source == NULL);
+
+  psf_subprocess_child_watch_cb (priv->pid, wait_status, self);
+}
+
 static void
 psf_subprocess_real_reaped (PsfSubprocess *self,
                             int            returncode)

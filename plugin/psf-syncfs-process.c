@@ -9,6 +9,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
 #include "psf-syncfs-process.h"
 #include "psf-syncfs-result-private.h"
@@ -60,9 +61,16 @@ G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS
  * [method@Psf.Task.wait_check_finish] names the path and the errno text of
  * a failure.
  *
+ * Distinct filesystems are synced at the same time with the
+ * %PSF_START_METHOD_SPAWN and %PSF_START_METHOD_FORKSERVER methods, so a
+ * slow filesystem does not add its time to the others'; a fork of the host
+ * (%PSF_START_METHOD_FORK) may only make async-signal-safe calls and syncs
+ * them one after another.
+ *
  * Its routine is built into the helper `psf-child`, so it runs with every
- * start method; the default is %PSF_START_METHOD_SPAWN, whose cost does not
- * grow with the host's size.
+ * start method; the default is %PSF_START_METHOD_FORKSERVER, whose cost
+ * does not grow with the host's size and is the lowest (%PSF_START_METHOD_SPAWN
+ * on a system where the forkserver cannot run).
  *
  * ```c
  * const char *paths[] = { "/usr", "/var/db/pkg", NULL };
@@ -291,7 +299,9 @@ static void
 psf_syncfs_process_init (PsfSyncfsProcess *self)
 {
   self->results = g_ptr_array_new_with_free_func (g_object_unref);
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (self), PSF_START_METHOD_SPAWN);
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (self),
+                                     psf_forkserver_is_supported () ?
+                                     PSF_START_METHOD_FORKSERVER : PSF_START_METHOD_SPAWN);
 }
 
 /**

@@ -233,6 +233,7 @@ main (int   argc,
   static const struct { const char *name; PsfStartMethod method; } methods[] = {
     { "fork", PSF_START_METHOD_FORK },
     { "spawn", PSF_START_METHOD_SPAWN },
+    { "forkserver", PSF_START_METHOD_FORKSERVER },
   };
 
   g_test_init (&argc, &argv, NULL);

@@ -201,7 +201,7 @@ test('properties', () => {
 
     const s = new Psf.SyncfsProcess({paths: ['/', 'rel']});
     assertEq(s.paths, ['/', 'rel'], 'paths');
-    assertEq(s.start_method, Psf.StartMethod.SPAWN, 'start-method');
+    assertEq(s.start_method, Psf.StartMethod.FORKSERVER, 'start-method');
     assertEq(s.sync_fallback, false, 'sync-fallback');
     assertEq(Psf.SyncfsProcess.new(['/a']).paths, ['/a'], 'SyncfsProcess.new');
 });

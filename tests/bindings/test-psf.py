@@ -193,7 +193,7 @@ def properties():
 
     s = Psf.SyncfsProcess(paths=['/', 'rel'])
     assert list(s.props.paths) == ['/', 'rel']
-    assert s.props.start_method == Psf.StartMethod.SPAWN
+    assert s.props.start_method == Psf.StartMethod.FORKSERVER
     assert s.props.sync_fallback is False
     assert s.get_report() is None
     s.set_paths(['/tmp'])

@@ -1,0 +1,104 @@
+/* psf-forkserver-protocol.h: what the host and the forkserver say
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Plain C, shared by the host side (psf-forkserver.c, GLib) and the server
+ * (psf-forkserver-server.c, libc only, inside the helper psf-child).
+ *
+ * The control channel is a SOCK_SEQPACKET socket pair: the host keeps one
+ * end, the server finds the other on fd PSF_FORKSERVER_SOCKET_FD. Each
+ * message is one request: a PsfForkserverRequest, its payload (unless the
+ * payload is in a memfd) and its fds as SCM_RIGHTS. The server never
+ * writes on it; the host closing it is the server's cue to finish.
+ *
+ * Every request brings its own status pipe (the first fd). On it the
+ * server writes STARTED with the pid (or REFUSED with an errno) and, once
+ * the child has exited, EXITED with its wait status; a child with set-up
+ * options writes SETUP_DONE there itself, or the PsfSetupError of
+ * psf-child-setup.c. Each record is written whole by one write() smaller
+ * than PIPE_BUF, so records never interleave; STARTED and SETUP_DONE may
+ * come in either order.
+ *
+ * The server keeps an exited child as a zombie until the host closes the
+ * read end of the status pipe, which the host does once it has recorded
+ * the exit. So the pid cannot be reused while the host may still signal
+ * it: kill() and pidfd_open() on it in the host are as safe as they are on
+ * the host's own children.
+ */
+
+#pragma once
+
+#include <stdint.h>
+
+/* argv[1] of psf-child in server mode; argv[2] is the host's pid. */
+#define PSF_FORKSERVER_ARG       "--forkserver"
+#define PSF_FORKSERVER_SOCKET_FD 3
+
+#define PSF_FORKSERVER_REQUEST_MAGIC 0x71667370u /* "psfq" */
+
+/* Payloads up to this size travel inside the message, larger ones in a
+ * memfd (a SOCK_SEQPACKET message must fit the socket buffer). */
+#define PSF_FORKSERVER_MAX_INLINE (48u * 1024u)
+
+/* fds in one request: below SCM_MAX_FD (253). */
+#define PSF_FORKSERVER_MAX_FDS 240
+
+/* Request flags: which optional fds follow the status and report fds, in
+ * this order, before the fd-map sources. */
+#define PSF_FORKSERVER_PAYLOAD_FD (1u << 0) /* the payload is in a memfd */
+#define PSF_FORKSERVER_CWD_FD     (1u << 1) /* the host's cwd (O_PATH) */
+#define PSF_FORKSERVER_OUTPUT_FD  (1u << 2) /* becomes stdout and stderr */
+/* Set-up, then report SETUP_DONE or a PsfSetupError on the status pipe. */
+#define PSF_FORKSERVER_SETUP      (1u << 3)
+
+/* Set-up fields present (PsfChildSetup's has_*). */
+#define PSF_FORKSERVER_SETUP_UMASK  (1u << 0)
+#define PSF_FORKSERVER_SETUP_GROUPS (1u << 1)
+#define PSF_FORKSERVER_SETUP_GID    (1u << 2)
+#define PSF_FORKSERVER_SETUP_UID    (1u << 3)
+
+#define PSF_FORKSERVER_NO_STRING UINT32_MAX
+
+/* Offsets count from the start of the payload. Strings are NUL-terminated;
+ * the environment is n_env strings back to back. */
+typedef struct
+{
+  uint32_t magic;
+  uint32_t flags;
+  uint32_t n_fds;          /* fds in SCM_RIGHTS */
+  uint32_t n_maps;         /* fd-map sources, the last n_maps fds */
+  uint32_t payload_len;
+  uint32_t targets_off;    /* int32_t[n_maps]: where each source goes */
+  uint32_t routine_off;    /* the routine's name */
+  uint32_t cwd_off;        /* chdir() there after the host's cwd, or NO_STRING */
+  uint32_t env_off;
+  uint32_t n_env;
+  uint32_t input_off;
+  uint32_t input_len;
+  uint32_t setup_fields;   /* PSF_FORKSERVER_SETUP_* */
+  uint32_t cgroup_off;     /* cgroup.procs to join, or NO_STRING */
+  int32_t  unshare_flags;
+  uint32_t umask_value;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t groups_off;     /* uint32_t[n_groups] */
+  uint32_t n_groups;
+} PsfForkserverRequest;
+
+/* Status records. */
+#define PSF_FORKSERVER_STARTED    0x73667370u /* "psfs" value: 0 */
+#define PSF_FORKSERVER_REFUSED    0x72667370u /* "psfr" value: errno, pid 0 */
+#define PSF_FORKSERVER_SETUP_DONE 0x6f667370u /* "psfo" written by the child */
+#define PSF_FORKSERVER_EXITED     0x78667370u /* "psfx" value: wait status */
+
+typedef struct
+{
+  uint32_t magic;
+  int32_t  pid;
+  int32_t  value;
+  uint32_t reserved;
+} PsfForkserverStatus;
+
+/* The server's entry point, called by psf-child's main(). */
+int psf_forkserver_server_main (int   argc,
+                                char *argv[]);

@@ -1,0 +1,1015 @@
+/* psf-forkserver-server.c: the forkserver, a mode of the helper psf-child
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Plain libc, no GLib. `psf-child --forkserver HOST_PID` is started by the
+ * host on first use of PSF_START_METHOD_FORKSERVER (psf-forkserver.c) and
+ * lives as long as the host. The protocol is in psf-forkserver-protocol.h.
+ *
+ * How a child is made
+ * -------------------
+ * What costs in fork() is not the copy of a small process's memory but
+ * making and tearing down an address space (page tables, VMAs) and the
+ * wakeups around it. So the common child shares the server's: a worker
+ * thread clone()s it with CLONE_VM on a stack of its own, as posix_spawn()
+ * does (without CLONE_VFORK: the worker reports the pid to the host at
+ * once, then sleeps in waitid() until the child is gone). The child is a
+ * process of its own (pid, signals, wait status, fd table, cwd, signal
+ * dispositions: no CLONE_FILES/FS/SIGHAND), but it runs on the sleeping
+ * worker's thread-local storage, so it may only do what a vfork() child
+ * may: raw system calls through libc, on its own stack and fds; no malloc,
+ * no threads (its filesystems are synced at once by _Fork()ed
+ * sub-children, see psf_syncfs_sync_many_forked()), no set*id() (glibc
+ * would broadcast it to the server's threads) and no write to the
+ * server's memory.
+ *
+ * A request with set-up options (credentials, namespaces, cgroup, umask),
+ * or whose environment is not the server's while other such children run,
+ * gets a plain fork() instead, whose child is a copy: the same
+ * async-signal-safe code as the FORK method's child.
+ *
+ * Threads
+ * -------
+ *  - Idle workers wait on the control socket, each in an epoll set of its
+ *    own with EPOLLEXCLUSIVE, so a request wakes exactly one. It serves the
+ *    request: creates the child, waits for its exit with waitid(WNOWAIT)
+ *    (the zombie stays), writes EXITED and hands the status pipe to the
+ *    main thread. When the last idle worker takes a request it asks the
+ *    main thread for another. A worker per running child: a thousand
+ *    tasks at once are a thousand workers, each mostly a small stack.
+ *  - The main thread keeps an epoll set: a signalfd for SIGHUP, our
+ *    parent-death signal (checked against getppid(), since the kernel also
+ *    sends it when only the host thread that spawned us ends), an eventfd
+ *    the workers poke, and the status pipes of exited children: EPOLLERR
+ *    there means the host closed its end after recording the exit, and only
+ *    then is the zombie reaped, so the host never signals a reused pid.
+ *
+ * The server exits when the control socket is closed (EOF) and nothing is
+ * left to relay or reap, or at once when the host is gone. Its children
+ * carry PR_SET_PDEATHSIG(SIGKILL): they never outlive a crashed server,
+ * whose host then reports them killed instead of waiting forever.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "psf-child-private.h"
+#include "psf-child-setup-private.h"
+#include "psf-forkserver-protocol.h"
+
+#define CHILD_SETUP_FAILED 127
+
+#define WORKER_STACK  (128 * 1024)
+#define CHILD_STACK   (256 * 1024)
+#define FIRST_WORKERS 2
+
+#define ID_SIGNALS UINT64_MAX
+#define ID_WAKE    (UINT64_MAX - 1)
+
+/* A child that exited and whose host end is still open. */
+typedef struct
+{
+  pid_t pid;        /* 0: free */
+  int   status_fd;
+} Zombie;
+
+typedef union
+{
+  PsfForkserverRequest header;
+  char                 bytes[sizeof (PsfForkserverRequest) + PSF_FORKSERVER_MAX_INLINE];
+} Message;
+
+typedef struct
+{
+  Message  message;
+  int      epoll_fd;     /* the control socket, EPOLLEXCLUSIVE */
+  char    *child_stack;  /* for CLONE_VM children, made on first use */
+} Worker;
+
+static struct
+{
+  pid_t            host_pid;
+  pid_t            self_pid;
+  int              control_fd;
+  int              epoll_fd;
+  int              signal_fd;
+  int              wake_fd;
+
+  pthread_mutex_t  lock;
+  int              control_closed;
+  int              need_worker;
+  size_t           workers;
+  size_t           idle;
+  size_t           serving;       /* requests being served */
+  size_t           vm_children;   /* CLONE_VM children running */
+  Zombie          *zombies;
+  size_t           n_zombies;
+  size_t           held;          /* zombies in use */
+
+  /* The environment CLONE_VM children see: environ itself. */
+  char            *env_block;
+  size_t           env_len;
+  char           **env;
+} server = {
+  .lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+static void
+write_status (int      fd,
+              uint32_t magic,
+              pid_t    pid,
+              int      value)
+{
+  PsfForkserverStatus status = { magic, pid, value, 0 };
+
+  if (fd >= 0)
+    psf_child_write_all (fd, &status, sizeof status);
+}
+
+static void
+poke_main (void)
+{
+  uint64_t one = 1;
+
+  if (write (server.wake_fd, &one, sizeof one) < 0)
+    {
+      /* The counter cannot overflow in practice; nothing to do. */
+    }
+}
+
+/* What a request asks for, checked and decoded. */
+typedef struct
+{
+  const PsfForkserverRequest *request;
+  const char     *payload;
+  int            *fds;         /* as received */
+  size_t          n_fds;
+  int             status_fd;
+  int             report_fd;
+  int             cwd_fd;
+  int             output_fd;
+  const int      *sources;
+  const int32_t  *targets;
+  const char     *cwd;
+  const char     *env_block;
+  size_t          env_len;
+  char          **env;         /* for a forked child */
+  PsfChildRoutine routine;
+  const void     *input;
+  size_t          input_len;
+  PsfChildSetup   setup;
+  int             has_setup;
+} Job;
+
+/* --- the child ------------------------------------------------------------ */
+
+/* Gives @fd a number at or above @floor, moving it if it is below. */
+static int
+keep_above (int fd,
+            int floor)
+{
+  int moved;
+
+  if (fd < 0 || fd >= floor)
+    return fd;
+  moved = fcntl (fd, F_DUPFD, floor);
+  close (fd);
+  return moved;
+}
+
+static void
+close_between (int first,
+               int last)
+{
+  if (first > last)
+    return;
+#if HAVE_CLOSE_RANGE
+  if (close_range ((unsigned) first, (unsigned) last, 0) == 0)
+    return;
+#endif
+  for (int fd = first; fd <= last && fd < 65536; fd++)
+    close (fd);
+}
+
+/* In the child, CLONE_VM or forked: see the top of the file for what it may
+ * do. Everything it reads was prepared by its worker, which leaves it
+ * alone until the child has exited. */
+static void __attribute__((noreturn))
+run_child (Job *job,
+           int  forked)
+{
+  int keep[PSF_FORKSERVER_MAX_FDS + 2];
+  int sources[PSF_FORKSERVER_MAX_FDS];
+  size_t n_keep = 0;
+  size_t n_maps = job->request->n_maps;
+  int floor = 3;
+  int status_fd;
+  int report_fd;
+  int cwd_fd;
+  int output_fd;
+  int low = 3;
+  PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
+  struct sigaction dfl;
+  sigset_t none;
+  int rc;
+
+  /* Die with the server: the host learns of it from the status pipe. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != server.self_pid)
+    _exit (CHILD_SETUP_FAILED);
+  prctl (PR_SET_NAME, "psf-child");
+
+  /* Of the server's dispositions only SIGPIPE is not the default; the
+   * worker's mask blocks everything. */
+  memset (&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigaction (SIGPIPE, &dfl, NULL);
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+
+  if (forked)
+    environ = job->env;
+
+  for (size_t i = 0; i < n_maps; i++)
+    if (job->targets[i] + 1 > floor)
+      floor = job->targets[i] + 1;
+
+  /* Whatever lies where a target goes moves up first, so that no dup2()
+   * meets a source; the rest stays where the server received it. */
+  status_fd = keep_above (job->status_fd, floor);
+  report_fd = keep_above (job->report_fd, floor);
+  cwd_fd = keep_above (job->cwd_fd, floor);
+  output_fd = keep_above (job->output_fd, floor);
+  for (size_t i = 0; i < n_maps; i++)
+    sources[i] = keep_above (job->sources[i], floor);
+  if (status_fd < 0 || report_fd < 0)
+    _exit (CHILD_SETUP_FAILED);
+
+  if (output_fd >= 0 &&
+      (dup2 (output_fd, STDOUT_FILENO) < 0 || dup2 (output_fd, STDERR_FILENO) < 0))
+    _exit (CHILD_SETUP_FAILED);
+  for (size_t i = 0; i < n_maps; i++)
+    if (sources[i] < 0 || dup2 (sources[i], job->targets[i]) < 0)
+      _exit (CHILD_SETUP_FAILED);
+
+  if (cwd_fd >= 0 && fchdir (cwd_fd) < 0)
+    _exit (CHILD_SETUP_FAILED);
+  if (job->cwd != NULL && chdir (job->cwd) < 0)
+    _exit (CHILD_SETUP_FAILED);
+
+  /* Everything else of the server goes: the control socket, the epoll
+   * sets, other requests' fds, the sources once copied. Kept: stdio, the
+   * targets and the two channels. Insertion sort: the list is short, and
+   * qsort() may allocate. */
+  keep[n_keep++] = status_fd;
+  keep[n_keep++] = report_fd;
+  for (size_t i = 0; i < n_maps; i++)
+    keep[n_keep++] = job->targets[i];
+  for (size_t i = 1; i < n_keep; i++)
+    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--)
+      {
+        int t = keep[j];
+
+        keep[j] = keep[j - 1];
+        keep[j - 1] = t;
+      }
+  for (size_t i = 0; i < n_keep; i++)
+    {
+      close_between (low, keep[i] - 1);
+      if (keep[i] + 1 > low)
+        low = keep[i] + 1;
+    }
+  close_between (low, INT32_MAX);
+
+  if (job->has_setup)
+    {
+      /* Only ever in a forked child: set*id() in a CLONE_VM one would
+       * reach the server's threads. */
+      if (psf_child_setup_apply (&job->setup, status_fd) < 0)
+        _exit (CHILD_SETUP_FAILED);
+      done.pid = getpid ();
+      psf_child_write_all (status_fd, &done, sizeof done);
+    }
+  close (status_fd);
+
+  rc = job->routine (job->input, job->input_len, report_fd);
+  _exit (rc & 0xff);
+}
+
+static int
+vm_child_main (void *data)
+{
+  run_child (data, 0);
+  return 0;
+}
+
+/* --- requests --------------------------------------------------------------- */
+
+static int
+valid_range (const PsfForkserverRequest *request,
+             uint32_t                    off,
+             uint64_t                    len)
+{
+  return off <= request->payload_len && len <= request->payload_len - off;
+}
+
+static int
+valid_string (const PsfForkserverRequest *request,
+              const char                 *payload,
+              uint32_t                    off)
+{
+  return off < request->payload_len &&
+         memchr (payload + off, '\0', request->payload_len - off) != NULL;
+}
+
+static int
+job_decode (Job *job)
+{
+  const PsfForkserverRequest *request = job->request;
+  size_t next = 2;
+  uint32_t flags = request->flags;
+  uint32_t off;
+
+  if (request->magic != PSF_FORKSERVER_REQUEST_MAGIC || job->n_fds < 2 ||
+      request->n_fds != job->n_fds || request->n_maps > job->n_fds)
+    return EINVAL;
+
+  job->status_fd = job->fds[0];
+  job->report_fd = job->fds[1];
+  job->cwd_fd = -1;
+  job->output_fd = -1;
+
+  if (flags & PSF_FORKSERVER_PAYLOAD_FD)
+    {
+      struct stat st;
+      void *mapping;
+      int fd = next < job->n_fds ? job->fds[next++] : -1;
+
+      if (fd < 0 || fstat (fd, &st) < 0 || (uint64_t) st.st_size != request->payload_len ||
+          request->payload_len == 0)
+        return EINVAL;
+      mapping = mmap (NULL, request->payload_len, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (mapping == MAP_FAILED)
+        return errno;
+      job->payload = mapping;
+    }
+  if (flags & PSF_FORKSERVER_CWD_FD)
+    job->cwd_fd = next < job->n_fds ? job->fds[next++] : -1;
+  if (flags & PSF_FORKSERVER_OUTPUT_FD)
+    job->output_fd = next < job->n_fds ? job->fds[next++] : -1;
+  if (next + request->n_maps != job->n_fds)
+    return EINVAL;
+  job->sources = job->fds + next;
+
+  if (!valid_range (request, request->targets_off, (uint64_t) request->n_maps * sizeof (int32_t)) ||
+      request->targets_off % sizeof (int32_t) != 0 ||
+      !valid_string (request, job->payload, request->routine_off) ||
+      !valid_range (request, request->input_off, request->input_len) ||
+      !valid_range (request, request->env_off, 0) ||
+      !valid_range (request, request->groups_off, (uint64_t) request->n_groups * sizeof (uint32_t)) ||
+      request->groups_off % sizeof (uint32_t) != 0)
+    return EINVAL;
+
+  job->targets = (const int32_t *) (const void *) (job->payload + request->targets_off);
+  for (size_t i = 0; i < request->n_maps; i++)
+    if (job->targets[i] < 0)
+      return EBADF;
+
+  job->routine = psf_child_routine_lookup (job->payload + request->routine_off);
+  if (job->routine == NULL)
+    return ENOENT;
+  job->input = request->input_len > 0 ? job->payload + request->input_off : NULL;
+  job->input_len = request->input_len;
+
+  if (request->cwd_off != PSF_FORKSERVER_NO_STRING)
+    {
+      if (!valid_string (request, job->payload, request->cwd_off))
+        return EINVAL;
+      job->cwd = job->payload + request->cwd_off;
+    }
+
+  off = request->env_off;
+  for (uint32_t i = 0; i < request->n_env; i++)
+    {
+      if (!valid_string (request, job->payload, off))
+        return EINVAL;
+      off += (uint32_t) strlen (job->payload + off) + 1;
+    }
+  job->env_block = job->payload + request->env_off;
+  job->env_len = off - request->env_off;
+
+  if (flags & PSF_FORKSERVER_SETUP)
+    {
+      job->has_setup = 1;
+      if (request->cgroup_off != PSF_FORKSERVER_NO_STRING)
+        {
+          if (!valid_string (request, job->payload, request->cgroup_off))
+            return EINVAL;
+          job->setup.cgroup_procs = job->payload + request->cgroup_off;
+        }
+      job->setup.unshare_flags = request->unshare_flags;
+      job->setup.has_umask = (request->setup_fields & PSF_FORKSERVER_SETUP_UMASK) != 0;
+      job->setup.umask_value = (mode_t) request->umask_value;
+      job->setup.has_groups = (request->setup_fields & PSF_FORKSERVER_SETUP_GROUPS) != 0;
+      job->setup.groups = (const gid_t *) (const void *) (job->payload + request->groups_off);
+      job->setup.n_groups = request->n_groups;
+      job->setup.has_gid = (request->setup_fields & PSF_FORKSERVER_SETUP_GID) != 0;
+      job->setup.gid = (gid_t) request->gid;
+      job->setup.has_uid = (request->setup_fields & PSF_FORKSERVER_SETUP_UID) != 0;
+      job->setup.uid = (uid_t) request->uid;
+    }
+
+  return 0;
+}
+
+/* The pointer array of a block of n NUL-terminated strings. */
+static char **
+env_array (const char *block,
+           size_t      len,
+           uint32_t    n)
+{
+  char **env = malloc (((size_t) n + 1) * sizeof (char *));
+  size_t off = 0;
+
+  if (env == NULL)
+    return NULL;
+  for (uint32_t i = 0; i < n && off < len; i++)
+    {
+      env[i] = (char *) block + off;
+      off += strlen (block + off) + 1;
+    }
+  env[n] = NULL;
+  return env;
+}
+
+/* Makes @job's environment the one of CLONE_VM children if none runs.
+ * Called with the lock held. */
+static int
+adopt_env_locked (const Job *job)
+{
+  char *block;
+  char **env;
+
+  if (server.vm_children > 0)
+    return 0;
+  block = malloc (job->env_len > 0 ? job->env_len : 1);
+  if (block == NULL)
+    return 0;
+  memcpy (block, job->env_block, job->env_len);
+  env = env_array (block, job->env_len, job->request->n_env);
+  if (env == NULL)
+    {
+      free (block);
+      return 0;
+    }
+  environ = env;
+  free (server.env);
+  free (server.env_block);
+  server.env = env;
+  server.env_block = block;
+  server.env_len = job->env_len;
+  return 1;
+}
+
+/* AddressSanitizer keeps its idea of the current stack in thread-local
+ * storage: a CLONE_VM child on a stack of its own confuses it, so its
+ * builds fork every child. */
+#if defined(__SANITIZE_ADDRESS__)
+# define VM_CHILDREN 0
+#else
+# define VM_CHILDREN 1
+#endif
+
+/* Whether @job can have a CLONE_VM child; if so it counts as running. */
+static int
+claim_vm_child (const Job *job)
+{
+  int vm = 0;
+
+  if (job->has_setup || !VM_CHILDREN)
+    return 0;
+
+  pthread_mutex_lock (&server.lock);
+  if ((job->env_len == server.env_len &&
+       memcmp (job->env_block, server.env_block, job->env_len) == 0) ||
+      adopt_env_locked (job))
+    {
+      server.vm_children++;
+      vm = 1;
+    }
+  pthread_mutex_unlock (&server.lock);
+  return vm;
+}
+
+static void
+hold_zombie (pid_t pid,
+             int   status_fd)
+{
+  struct epoll_event event;
+  size_t index = SIZE_MAX;
+
+  pthread_mutex_lock (&server.lock);
+  for (size_t i = 0; i < server.n_zombies; i++)
+    if (server.zombies[i].pid == 0)
+      {
+        index = i;
+        break;
+      }
+  if (index == SIZE_MAX)
+    {
+      size_t n = server.n_zombies ? server.n_zombies * 2 : 64;
+      Zombie *zombies = realloc (server.zombies, n * sizeof *zombies);
+
+      if (zombies != NULL)
+        {
+          memset (zombies + server.n_zombies, 0, (n - server.n_zombies) * sizeof *zombies);
+          index = server.n_zombies;
+          server.zombies = zombies;
+          server.n_zombies = n;
+        }
+    }
+  if (index != SIZE_MAX)
+    {
+      memset (&event, 0, sizeof event);
+      event.events = 0;  /* EPOLLERR comes regardless: the host closed its end */
+      event.data.u64 = index;
+      if (epoll_ctl (server.epoll_fd, EPOLL_CTL_ADD, status_fd, &event) == 0)
+        {
+          server.zombies[index].pid = pid;
+          server.zombies[index].status_fd = status_fd;
+          server.held++;
+          pthread_mutex_unlock (&server.lock);
+          return;
+        }
+    }
+  pthread_mutex_unlock (&server.lock);
+
+  /* Cannot wait for the host: reap now. */
+  close (status_fd);
+  waitpid (pid, NULL, 0);
+}
+
+static int
+wait_status_from (const siginfo_t *info)
+{
+  switch (info->si_code)
+    {
+    case CLD_EXITED:
+      return (info->si_status & 0xff) << 8;
+    case CLD_KILLED:
+      return info->si_status & 0x7f;
+    case CLD_DUMPED:
+      return (info->si_status & 0x7f) | 0x80;
+    default:
+      return 0xff << 8;
+    }
+}
+
+static void
+serve (Worker *worker,
+       int    *fds,
+       size_t  n_fds,
+       size_t  len,
+       int     truncated)
+{
+  Job job;
+  siginfo_t info;
+  int error;
+  int vm = 0;
+  pid_t pid = -1;
+
+  memset (&job, 0, sizeof job);
+  job.request = &worker->message.header;
+  job.payload = worker->message.bytes + sizeof worker->message.header;
+  job.fds = fds;
+  job.n_fds = n_fds;
+  job.status_fd = n_fds > 0 ? fds[0] : -1;
+
+  if (truncated)
+    error = EMFILE;
+  else if (len < sizeof job.request[0] ||
+           (!(job.request->flags & PSF_FORKSERVER_PAYLOAD_FD) &&
+            len - sizeof job.request[0] != job.request->payload_len))
+    error = EINVAL;
+  else
+    error = job_decode (&job);
+
+  if (error == 0 && (vm = claim_vm_child (&job)))
+    {
+      if (worker->child_stack == NULL)
+        {
+          void *stack = mmap (NULL, CHILD_STACK, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+          worker->child_stack = stack != MAP_FAILED ? stack : NULL;
+        }
+      /* No CLONE_VFORK: this thread tells the host at once and goes to
+       * sleep in waitid() while the child runs, maybe on the other CPU.
+       * Until then it shares this thread's TLS with the child: the two
+       * calls below only touch errno if they fail, which only happens
+       * when the host is gone and nobody reads the child's results. */
+      if (worker->child_stack != NULL)
+        pid = clone (vm_child_main, worker->child_stack + CHILD_STACK,
+                     CLONE_VM | SIGCHLD, &job);
+      if (pid < 0)
+        {
+          error = worker->child_stack != NULL ? errno : ENOMEM;
+          pthread_mutex_lock (&server.lock);
+          server.vm_children--;
+          pthread_mutex_unlock (&server.lock);
+        }
+    }
+  else if (error == 0)
+    {
+      job.env = env_array (job.env_block, job.env_len, job.request->n_env);
+      if (job.env == NULL)
+        error = ENOMEM;
+      else
+        {
+          pid = fork ();
+          if (pid == 0)
+            run_child (&job, 1);
+          if (pid < 0)
+            error = errno;
+        }
+    }
+
+  if (error == 0)
+    {
+      write_status (job.status_fd, PSF_FORKSERVER_STARTED, pid, 0);
+
+      /* Its exit, without reaping it. */
+      memset (&info, 0, sizeof info);
+      while (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT) < 0)
+        if (errno != EINTR)
+          {
+            info.si_code = 0;
+            break;
+          }
+      if (vm)
+        {
+          pthread_mutex_lock (&server.lock);
+          server.vm_children--;
+          pthread_mutex_unlock (&server.lock);
+        }
+    }
+
+  /* Only now: a CLONE_VM child reads the job where it lies. The status
+   * pipe stays. */
+  for (size_t i = 1; i < n_fds; i++)
+    close (fds[i]);
+  if (job.payload != worker->message.bytes + sizeof worker->message.header)
+    munmap ((void *) job.payload, job.request->payload_len);
+  free (job.env);
+
+  if (error != 0)
+    {
+      write_status (job.status_fd, PSF_FORKSERVER_REFUSED, 0, error);
+      if (job.status_fd >= 0)
+        close (job.status_fd);
+      return;
+    }
+
+  write_status (job.status_fd, PSF_FORKSERVER_EXITED, pid, wait_status_from (&info));
+  hold_zombie (pid, job.status_fd);
+}
+
+/* --- threads ---------------------------------------------------------------- */
+
+static void *worker_main (void *data);
+
+static void
+start_worker (void)
+{
+  pthread_attr_t attr;
+  pthread_t thread;
+  struct epoll_event event;
+  Worker *worker = calloc (1, sizeof *worker);
+
+  if (worker == NULL)
+    return;
+
+  /* Each idle worker waits on the control socket in an epoll set of its
+   * own, EPOLLEXCLUSIVE: a request wakes one of them, and no hand-over
+   * sits between a request and its child. */
+  memset (&event, 0, sizeof event);
+  event.events = EPOLLIN | EPOLLEXCLUSIVE;
+  worker->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (worker->epoll_fd < 0 ||
+      epoll_ctl (worker->epoll_fd, EPOLL_CTL_ADD, server.control_fd, &event) < 0)
+    {
+      if (worker->epoll_fd >= 0)
+        close (worker->epoll_fd);
+      free (worker);
+      return;
+    }
+
+  pthread_attr_init (&attr);
+  pthread_attr_setstacksize (&attr, WORKER_STACK);
+  pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
+
+  pthread_mutex_lock (&server.lock);
+  server.workers++;
+  server.idle++;
+  pthread_mutex_unlock (&server.lock);
+
+  if (pthread_create (&thread, &attr, worker_main, worker) != 0)
+    {
+      pthread_mutex_lock (&server.lock);
+      server.workers--;
+      server.idle--;
+      pthread_mutex_unlock (&server.lock);
+      close (worker->epoll_fd);
+      free (worker);
+    }
+  pthread_attr_destroy (&attr);
+}
+
+static void *
+worker_main (void *data)
+{
+  Worker *worker = data;
+
+  for (;;)
+    {
+      union
+      {
+        struct cmsghdr header;
+        char           space[CMSG_SPACE (sizeof (int) * PSF_FORKSERVER_MAX_FDS)];
+      } control;
+      struct iovec iov = { worker->message.bytes, sizeof worker->message.bytes };
+      struct epoll_event event;
+      struct msghdr msg;
+      struct cmsghdr *cmsg;
+      int fds[PSF_FORKSERVER_MAX_FDS];
+      size_t n_fds = 0;
+      ssize_t len;
+      int closed;
+      int need;
+
+      if (epoll_wait (worker->epoll_fd, &event, 1, -1) < 0 && errno != EINTR)
+        break;
+
+      memset (&msg, 0, sizeof msg);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.space;
+      msg.msg_controllen = sizeof control.space;
+      len = recvmsg (server.control_fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      if (len < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
+
+      pthread_mutex_lock (&server.lock);
+      if (len <= 0)
+        /* The host is done with us. */
+        server.control_closed = 1;
+      closed = server.control_closed;
+      if (!closed)
+        {
+          server.idle--;
+          server.serving++;
+        }
+      /* Keep one worker waiting for the next request. */
+      need = !closed && server.idle == 0 && !server.need_worker;
+      if (need)
+        server.need_worker = 1;
+      pthread_mutex_unlock (&server.lock);
+      if (closed || need)
+        poke_main ();
+      if (closed)
+        break;
+
+      for (cmsg = CMSG_FIRSTHDR (&msg); cmsg != NULL; cmsg = CMSG_NXTHDR (&msg, cmsg))
+        if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+          {
+            size_t n = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+
+            for (size_t i = 0; i < n && n_fds < PSF_FORKSERVER_MAX_FDS; i++)
+              memcpy (&fds[n_fds++], CMSG_DATA (cmsg) + i * sizeof (int), sizeof (int));
+          }
+
+      serve (worker, fds, n_fds, (size_t) len,
+             (msg.msg_flags & (MSG_CTRUNC | MSG_TRUNC)) != 0);
+
+      pthread_mutex_lock (&server.lock);
+      server.serving--;
+      server.idle++;
+      closed = server.control_closed;
+      pthread_mutex_unlock (&server.lock);
+      if (closed)
+        poke_main ();
+    }
+
+  pthread_mutex_lock (&server.lock);
+  server.workers--;
+  server.idle--;
+  pthread_mutex_unlock (&server.lock);
+  close (worker->epoll_fd);
+  if (worker->child_stack != NULL)
+    munmap (worker->child_stack, CHILD_STACK);
+  free (worker);
+  return NULL;
+}
+
+static int
+host_is_gone (void)
+{
+  return getppid () != server.host_pid;
+}
+
+static void
+read_signals (void)
+{
+  struct signalfd_siginfo info[16];
+  ssize_t n;
+
+  while ((n = read (server.signal_fd, info, sizeof info)) > 0)
+    for (size_t i = 0; i < (size_t) n / sizeof info[0]; i++)
+      if (info[i].ssi_signo == SIGHUP && host_is_gone ())
+        _exit (0);
+}
+
+/* The host closed its end of a status pipe: reap. */
+static void
+release_zombie (size_t index)
+{
+  pid_t pid;
+  int fd;
+
+  pthread_mutex_lock (&server.lock);
+  if (index >= server.n_zombies || server.zombies[index].pid == 0)
+    {
+      pthread_mutex_unlock (&server.lock);
+      return;
+    }
+  pid = server.zombies[index].pid;
+  fd = server.zombies[index].status_fd;
+  server.zombies[index].pid = 0;
+  server.zombies[index].status_fd = -1;
+  server.held--;
+  pthread_mutex_unlock (&server.lock);
+
+  close (fd);
+  waitpid (pid, NULL, 0);
+}
+
+/* Serializes environ as requests carry it. */
+static void
+init_env (void)
+{
+  size_t len = 0;
+  uint32_t n = 0;
+  char *block;
+
+  for (char **e = environ; e != NULL && *e != NULL; e++, n++)
+    len += strlen (*e) + 1;
+  block = malloc (len > 0 ? len : 1);
+  if (block == NULL)
+    return;
+  len = 0;
+  for (char **e = environ; e != NULL && *e != NULL; e++)
+    {
+      size_t l = strlen (*e) + 1;
+
+      memcpy (block + len, *e, l);
+      len += l;
+    }
+  server.env_block = block;
+  server.env_len = len;
+  server.env = env_array (block, len, n);
+  if (server.env != NULL)
+    environ = server.env;
+}
+
+int
+psf_forkserver_server_main (int   argc,
+                            char *argv[])
+{
+  struct epoll_event events[64];
+  struct epoll_event event;
+  struct rlimit limit;
+  sigset_t mask;
+  sigset_t all;
+  char *end = NULL;
+
+  if (argc != 3)
+    return 2;
+  server.host_pid = (pid_t) strtol (argv[2], &end, 10);
+  if (end == NULL || *end != '\0' || server.host_pid <= 0)
+    return 2;
+  server.self_pid = getpid ();
+  server.control_fd = PSF_FORKSERVER_SOCKET_FD;
+
+  /* The host may have died before we got here. */
+  prctl (PR_SET_PDEATHSIG, SIGHUP);
+  if (host_is_gone ())
+    return 0;
+  prctl (PR_SET_NAME, "psf-forkserver");
+
+  /* A status pipe per running or unreaped child, and the request's fds. */
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &limit);
+    }
+
+  /* Syncs the filesystems of one child at once, in sub-processes. */
+  psf_syncfs_child_set_sync_many (psf_syncfs_sync_many_forked);
+  init_env ();
+
+  /* SIGCHLD stays blocked in every thread: nothing waits for it (the
+   * workers wait for their own children), and unblocked it would wake this
+   * thread at every exit. */
+  signal (SIGPIPE, SIG_IGN);
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGHUP);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  server.signal_fd = signalfd (-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  server.wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
+  server.epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (server.signal_fd < 0 || server.wake_fd < 0 || server.epoll_fd < 0 ||
+      fcntl (server.control_fd, F_SETFD, FD_CLOEXEC) < 0)
+    return 2;
+
+  memset (&event, 0, sizeof event);
+  event.events = EPOLLIN;
+  event.data.u64 = ID_SIGNALS;
+  if (epoll_ctl (server.epoll_fd, EPOLL_CTL_ADD, server.signal_fd, &event) < 0)
+    return 2;
+  event.data.u64 = ID_WAKE;
+  if (epoll_ctl (server.epoll_fd, EPOLL_CTL_ADD, server.wake_fd, &event) < 0)
+    return 2;
+  if (host_is_gone ())
+    return 0;
+
+  /* Workers get no signal: SIGHUP is for this thread's signalfd. */
+  sigfillset (&all);
+  pthread_sigmask (SIG_BLOCK, &all, &mask);
+  for (int i = 0; i < FIRST_WORKERS; i++)
+    start_worker ();
+  pthread_sigmask (SIG_SETMASK, &mask, NULL);
+
+  for (;;)
+    {
+      int n;
+      int finished;
+
+      pthread_mutex_lock (&server.lock);
+      finished = server.control_closed && server.serving == 0 && server.held == 0;
+      pthread_mutex_unlock (&server.lock);
+      if (finished)
+        _exit (0);
+
+      n = epoll_wait (server.epoll_fd, events, 64, -1);
+      if (n < 0 && errno != EINTR)
+        _exit (3);
+
+      for (int i = 0; i < n; i++)
+        {
+          uint64_t id = events[i].data.u64;
+
+          if (id == ID_SIGNALS)
+            read_signals ();
+          else if (id == ID_WAKE)
+            {
+              uint64_t count;
+              int need;
+
+              if (read (server.wake_fd, &count, sizeof count) < 0)
+                count = 0;
+              pthread_mutex_lock (&server.lock);
+              need = server.need_worker && !server.control_closed;
+              server.need_worker = 0;
+              pthread_mutex_unlock (&server.lock);
+              if (need)
+                {
+                  pthread_sigmask (SIG_BLOCK, &all, &mask);
+                  start_worker ();
+                  pthread_sigmask (SIG_SETMASK, &mask, NULL);
+                }
+            }
+          else
+            release_zombie ((size_t) id);
+        }
+    }
+}

@@ -1,0 +1,1029 @@
+/* psf-forkserver.c: the host side of the FORKSERVER start method
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+/* The forkserver
+ * ==============
+ *
+ * FORK copies the host (its cost grows with the host's resident memory),
+ * SPAWN execs the helper psf-child for every task (dynamic linking, a
+ * fresh address space). FORKSERVER pays the exec once: the first task
+ * posix_spawn()s `psf-child --forkserver`, a small single-threaded server,
+ * and every task after that is one request on a SOCK_SEQPACKET socket and
+ * one fork() of that small server. The server is in
+ * psf-forkserver-server.c, the protocol in psf-forkserver-protocol.h.
+ *
+ * start() (any thread, under server_lock only while it talks to the
+ * server):
+ *  1. builds the request: the routine, its input, the environment, the
+ *     host's cwd (an O_PATH fd), stdio, the fd map and set-up options;
+ *     with close-fds FALSE also every inheritable fd of the host, as a
+ *     fork or a spawn would pass them;
+ *  2. makes a status pipe for this task, sends the request with the write
+ *     end, and waits (poll(), at most STARTED_TIMEOUT_MS) for STARTED with
+ *     the pid, and for SETUP_DONE when the task has set-up options;
+ *  3. hands the pid to psf_subprocess_watch_relayed() and watches the read
+ *     end of the status pipe in the task's context (G_PRIORITY_DEFAULT, as
+ *     the child watch of the other methods). EXITED there is the wait
+ *     status: psf_subprocess_relay_exit() records it, then the pipe is
+ *     closed, which tells the server to reap the zombie it kept until then.
+ *
+ * The server dies with the host: EOF on its control socket, and SIGHUP as
+ * parent-death signal (checked against getppid()). A server that died is
+ * noticed by the next send (EPIPE), by EOF on a status pipe before STARTED
+ * (the request is then sent once more, to a new server) or before EXITED
+ * (that task ends as killed by SIGKILL: the children carry
+ * PR_SET_PDEATHSIG(SIGKILL), so it did die with the server). Each loss is
+ * reported once with g_warning() and the server is reaped; the next task
+ * starts a new one. A server that does not answer within
+ * STARTED_TIMEOUT_MS is killed and handled the same way.
+ *
+ * A server serves one host process with one identity: a fork of the host,
+ * a change of effective uid/gid and a change of the helper binary on disk
+ * (an upgrade: Portage's reason for a fresh image, bug 448858) each start
+ * a new server. The old one finishes relaying the exits of the children it
+ * started, then exits; a later start reaps it.
+ *
+ * What a child gets from the host per task: environment, cwd, stdio, fds,
+ * credentials/namespaces/cgroup/umask options. What it gets from the
+ * server, i.e. from the host as it was when the server started: resource
+ * limits, the process umask when the task sets none, the scheduling
+ * policy, and the libraries loaded (LD_PRELOAD included).
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "psf-child-private.h"
+#include "psf-error.h"
+#include "psf-fork-process-private.h"
+#include "psf-forkserver-private.h"
+#include "psf-forkserver-protocol.h"
+#include "psf-i18n-private.h"
+#include "psf-spawn-process-private.h"
+#include "psf-subprocess-private.h"
+#include "psf-task-private.h"
+
+#define STARTED_TIMEOUT_MS 10000
+
+/* Where the server's end of the socket waits before it becomes fd 3. */
+#define SERVER_FD_FLOOR 10
+
+typedef struct
+{
+  gsize           owner_forks; /* fork_count when it was started */
+  GPid            pid;
+  int             sock;
+  guint           generation;  /* bumped at every start */
+  guint           restarts;    /* servers lost */
+  dev_t           helper_dev;
+  ino_t           helper_ino;
+  struct timespec helper_mtime;
+  gint64          helper_checked;  /* monotonic µs of the last look */
+  uid_t           euid;
+  gid_t           egid;
+  dev_t           cwd_dev;     /* its cwd, which its children start in */
+  ino_t           cwd_ino;
+  GArray         *retired;     /* pids of retired servers not reaped yet */
+} ServerState;
+
+/* How often start() looks whether the helper on disk changed. */
+#define HELPER_CHECK_INTERVAL_US G_USEC_PER_SEC
+
+static GMutex server_lock;
+static ServerState server = { .sock = -1 };
+
+/* Bumped in the child of every fork() of this process (pthread_atfork):
+ * cheaper than a getpid() system call per task to notice that we are a
+ * copy of the process that started the server. */
+static gsize fork_count;
+
+static void
+count_fork (void)
+{
+  fork_count++;
+}
+
+typedef enum
+{
+  ANSWER_STARTED,
+  ANSWER_FAILED,       /* error set */
+  ANSWER_SERVER_GONE,  /* try again with a new server */
+} Answer;
+
+static char *
+describe_wait_status (int status)
+{
+  if (WIFEXITED (status))
+    return g_strdup_printf (_("exited with status %d"), WEXITSTATUS (status));
+  if (WIFSIGNALED (status))
+    return g_strdup_printf (_("was killed by signal %d (%s)"),
+                            WTERMSIG (status), g_strsignal (WTERMSIG (status)));
+  return g_strdup_printf (_("ended with wait status %d"), status);
+}
+
+static void
+reap_retired_locked (void)
+{
+  if (server.retired == NULL)
+    return;
+
+  for (guint i = 0; i < server.retired->len; )
+    {
+      GPid pid = g_array_index (server.retired, GPid, i);
+      pid_t r;
+
+      do
+        r = waitpid (pid, NULL, WNOHANG);
+      while (r < 0 && errno == EINTR);
+
+      if (r == 0)
+        i++;
+      else
+        g_array_remove_index_fast (server.retired, i);
+    }
+}
+
+/* Lets the server finish the children it started, then exit. */
+static void
+retire_locked (void)
+{
+  close (server.sock);
+  server.sock = -1;
+  if (server.retired == NULL)
+    server.retired = g_array_new (FALSE, FALSE, sizeof (GPid));
+  g_array_append_val (server.retired, server.pid);
+  server.pid = 0;
+}
+
+/* The server died or stopped answering: make sure it is gone, reap it and
+ * say so once. */
+static void
+lost_locked (void)
+{
+  GPid pid = server.pid;
+  g_autofree char *how = NULL;
+  int status = 0;
+  pid_t r;
+
+  close (server.sock);
+  server.sock = -1;
+  server.pid = 0;
+  server.restarts++;
+
+  do
+    r = waitpid (pid, &status, WNOHANG);
+  while (r < 0 && errno == EINTR);
+  if (r == 0)
+    {
+      kill (pid, SIGKILL);
+      do
+        r = waitpid (pid, &status, 0);
+      while (r < 0 && errno == EINTR);
+    }
+
+  how = r == pid ? describe_wait_status (status) : g_strdup (_("is gone"));
+  g_warning (_("The psf forkserver (pid %d) %s; a new one starts with the next task"),
+             (int) pid, how);
+}
+
+static void
+forkserver_lost (guint generation)
+{
+  g_mutex_lock (&server_lock);
+  if (server.sock >= 0 && server.generation == generation && server.owner_forks == fork_count)
+    lost_locked ();
+  g_mutex_unlock (&server_lock);
+}
+
+static gboolean
+helper_error (GError     **error,
+              const char  *helper,
+              int          saved_errno)
+{
+  g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+               _("Cannot run the helper %s: %s"), helper, g_strerror (saved_errno));
+  return FALSE;
+}
+
+static gboolean
+spawn_server_locked (GError **error)
+{
+  const char *helper = psf_fork_process_get_helper_path ();
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t mask;
+  struct stat st;
+  char host_pid[24];
+  char *argv[4];
+  int sv[2];
+  int server_end;
+  pid_t pid;
+  int r;
+
+  static gsize atfork_registered;
+
+  if (g_once_init_enter (&atfork_registered))
+    {
+      pthread_atfork (NULL, NULL, count_fork);
+      g_once_init_leave (&atfork_registered, 1);
+    }
+
+  if (stat (helper, &st) < 0 || access (helper, X_OK) < 0)
+    return helper_error (error, helper, errno);
+
+  if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   "socketpair(AF_UNIX, SOCK_SEQPACKET): %s", g_strerror (saved));
+      return FALSE;
+    }
+
+  /* Above fd 3, so that the dup2() onto 3 never meets its own source. */
+  server_end = fcntl (sv[1], F_DUPFD_CLOEXEC, SERVER_FD_FLOOR);
+  close (sv[1]);
+  if (server_end < 0)
+    {
+      int saved = errno;
+
+      close (sv[0]);
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   "fcntl(F_DUPFD_CLOEXEC): %s", g_strerror (saved));
+      return FALSE;
+    }
+
+  posix_spawn_file_actions_init (&actions);
+  posix_spawn_file_actions_adddup2 (&actions, server_end, PSF_FORKSERVER_SOCKET_FD);
+  posix_spawn_file_actions_addopen (&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen (&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addclosefrom_np (&actions, PSF_FORKSERVER_SOCKET_FD + 1);
+
+  posix_spawnattr_init (&attr);
+  sigemptyset (&mask);
+  posix_spawnattr_setsigmask (&attr, &mask);
+  sigfillset (&mask);
+  sigdelset (&mask, SIGKILL);
+  sigdelset (&mask, SIGSTOP);
+  posix_spawnattr_setsigdefault (&attr, &mask);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  g_snprintf (host_pid, sizeof host_pid, "%d", (int) getpid ());
+  argv[0] = (char *) helper;
+  argv[1] = (char *) PSF_FORKSERVER_ARG;
+  argv[2] = host_pid;
+  argv[3] = NULL;
+
+  r = posix_spawn (&pid, helper, &actions, &attr, argv, environ);
+
+  posix_spawn_file_actions_destroy (&actions);
+  posix_spawnattr_destroy (&attr);
+  close (server_end);
+
+  if (r != 0)
+    {
+      close (sv[0]);
+      return helper_error (error, helper, r);
+    }
+
+  server.owner_forks = fork_count;
+  server.pid = pid;
+  server.sock = sv[0];
+  server.generation++;
+  server.helper_dev = st.st_dev;
+  server.helper_ino = st.st_ino;
+  server.helper_mtime = st.st_mtim;
+  server.helper_checked = g_get_monotonic_time ();
+  server.euid = geteuid ();
+  server.egid = getegid ();
+  if (stat (".", &st) == 0)
+    {
+      server.cwd_dev = st.st_dev;
+      server.cwd_ino = st.st_ino;
+    }
+  else
+    server.cwd_dev = server.cwd_ino = 0;
+  g_debug ("Started the forkserver %s (pid %d)", helper, (int) pid);
+  return TRUE;
+}
+
+static gboolean
+server_is_current_locked (void)
+{
+  gint64 now = g_get_monotonic_time ();
+  struct stat st;
+
+  if (geteuid () != server.euid || getegid () != server.egid)
+    return FALSE;
+
+  /* An upgrade is noticed within HELPER_CHECK_INTERVAL_US. */
+  if (now - server.helper_checked < HELPER_CHECK_INTERVAL_US)
+    return TRUE;
+  server.helper_checked = now;
+  return stat (psf_fork_process_get_helper_path (), &st) == 0 &&
+         st.st_dev == server.helper_dev && st.st_ino == server.helper_ino &&
+         st.st_mtim.tv_sec == server.helper_mtime.tv_sec &&
+         st.st_mtim.tv_nsec == server.helper_mtime.tv_nsec;
+}
+
+static gboolean
+ensure_server_locked (GError **error)
+{
+  if (server.sock >= 0 && server.owner_forks != fork_count)
+    {
+      /* We are a fork of the host that started it: not ours. */
+      close (server.sock);
+      server.sock = -1;
+      server.pid = 0;
+      if (server.retired != NULL)
+        g_array_set_size (server.retired, 0);
+    }
+
+  reap_retired_locked ();
+
+  if (server.sock >= 0)
+    {
+      if (server_is_current_locked ())
+        return TRUE;
+      g_debug ("The forkserver (pid %d) is stale (new helper or credentials): retiring it",
+               (int) server.pid);
+      retire_locked ();
+    }
+
+  return spawn_server_locked (error);
+}
+
+/* The request of one task, built once and sent to whichever server. */
+typedef struct
+{
+  GByteArray *message;     /* header + inline payload */
+  GArray     *fds;         /* [0] is each attempt's status pipe */
+  int         payload_fd;  /* ours, or -1 */
+  int         cwd_fd;      /* ours, or -1 */
+  guint       generation;  /* of the server it was built for */
+} Request;
+
+static void
+request_clear (Request *request)
+{
+  g_clear_pointer (&request->message, g_byte_array_unref);
+  g_clear_pointer (&request->fds, g_array_unref);
+  if (request->payload_fd >= 0)
+    close (request->payload_fd);
+  if (request->cwd_fd >= 0)
+    close (request->cwd_fd);
+  request->payload_fd = -1;
+  request->cwd_fd = -1;
+}
+
+static guint32
+payload_append (GByteArray    *payload,
+                gconstpointer  data,
+                gsize          len,
+                gsize          align)
+{
+  static const guint8 zeros[8] = { 0 };
+  guint32 off;
+
+  if (align > 1 && payload->len % align != 0)
+    g_byte_array_append (payload, zeros, (guint) (align - payload->len % align));
+  off = payload->len;
+  if (len > 0)
+    g_byte_array_append (payload, data, (guint) len);
+  return off;
+}
+
+static guint32
+payload_append_string (GByteArray *payload,
+                       const char *text)
+{
+  if (text == NULL)
+    return PSF_FORKSERVER_NO_STRING;
+  return payload_append (payload, text, strlen (text) + 1, 1);
+}
+
+static gboolean
+fd_is_open (int fd)
+{
+  return fcntl (fd, F_GETFD) >= 0;
+}
+
+/* The host's fds that a fork or a spawn would pass on: no FD_CLOEXEC. */
+static void
+add_inheritable_fds (GArray *sources,
+                     GArray *targets)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
+  if (dir == NULL)
+    return;
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      int fd = atoi (name);
+      int flags = fcntl (fd, F_GETFD);
+
+      if (fd <= STDERR_FILENO || flags < 0 || (flags & FD_CLOEXEC))
+        continue;
+      g_array_append_val (sources, fd);
+      g_array_append_val (targets, fd);
+    }
+}
+
+static gboolean
+request_build (Request                    *request,
+               const PsfForkserverLaunch  *launch,
+               gboolean                    check_stdio,
+               dev_t                       server_cwd_dev,
+               ino_t                       server_cwd_ino,
+               GError                    **error)
+{
+  PsfForkserverRequest header = { 0 };
+  g_autoptr(GByteArray) payload = g_byte_array_new ();
+  g_autoptr(GArray) sources = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GArray) targets = g_array_new (FALSE, FALSE, sizeof (gint32));
+  const char * const *env = launch->env != NULL ? launch->env : (const char * const *) environ;
+  const PsfChildSetup *setup = launch->setup;
+  int placeholder = -1;
+  gsize n_fds;
+
+  request->payload_fd = -1;
+  request->cwd_fd = -1;
+  request->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  request->message = NULL;
+
+  /* The host's stdio, as the other methods leave it to the child; an
+   * output log takes stdout and stderr. Then what the host would pass on,
+   * then the fd map, which wins. */
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+    if ((fd == STDIN_FILENO || launch->output_fd < 0) && (!check_stdio || fd_is_open (fd)))
+      {
+        g_array_append_val (sources, fd);
+        g_array_append_val (targets, fd);
+      }
+  if (!launch->close_fds)
+    add_inheritable_fds (sources, targets);
+  for (guint i = 0; i < launch->n_fds; i++)
+    {
+      gint32 target = launch->target_fds[i];
+
+      g_array_append_vals (sources, &launch->source_fds[i], 1);
+      g_array_append_val (targets, target);
+    }
+
+  header.magic = PSF_FORKSERVER_REQUEST_MAGIC;
+  header.n_maps = sources->len;
+  header.targets_off = payload_append (payload, targets->data,
+                                       targets->len * sizeof (gint32), sizeof (gint32));
+  header.routine_off = payload_append_string (payload, launch->routine);
+  header.cwd_off = payload_append_string (payload, launch->cwd);
+
+  header.env_off = payload->len;
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      payload_append_string (payload, env[i]);
+      header.n_env++;
+    }
+
+  header.cgroup_off = PSF_FORKSERVER_NO_STRING;
+  if (setup != NULL && !psf_child_setup_is_empty (setup))
+    {
+      header.flags |= PSF_FORKSERVER_SETUP;
+      header.cgroup_off = payload_append_string (payload, setup->cgroup_procs);
+      header.unshare_flags = setup->unshare_flags;
+      if (setup->has_umask)
+        {
+          header.setup_fields |= PSF_FORKSERVER_SETUP_UMASK;
+          header.umask_value = setup->umask_value;
+        }
+      if (setup->has_gid)
+        {
+          header.setup_fields |= PSF_FORKSERVER_SETUP_GID;
+          header.gid = setup->gid;
+        }
+      if (setup->has_uid)
+        {
+          header.setup_fields |= PSF_FORKSERVER_SETUP_UID;
+          header.uid = setup->uid;
+        }
+      if (setup->has_groups)
+        {
+          g_autofree guint32 *groups = g_new (guint32, MAX (setup->n_groups, 1));
+
+          for (gsize i = 0; i < setup->n_groups; i++)
+            groups[i] = setup->groups[i];
+          header.setup_fields |= PSF_FORKSERVER_SETUP_GROUPS;
+          header.n_groups = setup->n_groups;
+          header.groups_off = payload_append (payload, groups,
+                                              setup->n_groups * sizeof (guint32),
+                                              sizeof (guint32));
+        }
+    }
+
+  if (launch->input != NULL)
+    {
+      gsize len = 0;
+      gconstpointer data = g_bytes_get_data (launch->input, &len);
+
+      header.input_off = payload_append (payload, data, len, 8);
+      header.input_len = len;
+    }
+  header.payload_len = payload->len;
+
+  /* The fds, in the order of psf-forkserver-protocol.h. */
+  g_array_append_val (request->fds, placeholder);
+  g_array_append_val (request->fds, launch->report_fd);
+
+  if (payload->len > PSF_FORKSERVER_MAX_INLINE)
+    {
+      const guint8 *data = payload->data;
+      gsize left = payload->len;
+
+      request->payload_fd = memfd_create ("psf-forkserver-request", MFD_CLOEXEC);
+      if (request->payload_fd < 0)
+        {
+          int saved = errno;
+
+          request_clear (request);
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       "memfd_create(): %s", g_strerror (saved));
+          return FALSE;
+        }
+      while (left > 0)
+        {
+          ssize_t n = write (request->payload_fd, data, left);
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n < 0)
+            {
+              int saved = errno;
+
+              request_clear (request);
+              g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                           "write(memfd): %s", g_strerror (saved));
+              return FALSE;
+            }
+          data += n;
+          left -= (gsize) n;
+        }
+      header.flags |= PSF_FORKSERVER_PAYLOAD_FD;
+      g_array_append_val (request->fds, request->payload_fd);
+      g_byte_array_set_size (payload, 0);
+    }
+
+  /* The host's cwd, even when it can no longer be reached by its path,
+   * unless the server's children start there anyway or go elsewhere. */
+  if (launch->cwd == NULL || !g_path_is_absolute (launch->cwd))
+    {
+      struct stat st;
+
+      if (stat (".", &st) != 0 || st.st_dev != server_cwd_dev || st.st_ino != server_cwd_ino)
+        request->cwd_fd = open (".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    }
+  if (request->cwd_fd >= 0)
+    {
+      header.flags |= PSF_FORKSERVER_CWD_FD;
+      g_array_append_val (request->fds, request->cwd_fd);
+    }
+  if (launch->output_fd >= 0)
+    {
+      header.flags |= PSF_FORKSERVER_OUTPUT_FD;
+      g_array_append_val (request->fds, launch->output_fd);
+    }
+  g_array_append_vals (request->fds, sources->data, sources->len);
+
+  n_fds = request->fds->len;
+  if (n_fds > PSF_FORKSERVER_MAX_FDS)
+    {
+      request_clear (request);
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("The forkserver takes at most %u fds per child, this one needs %u: "
+                     "use the SPAWN start method"),
+                   PSF_FORKSERVER_MAX_FDS, (guint) n_fds);
+      return FALSE;
+    }
+  header.n_fds = (guint32) n_fds;
+
+  request->message = g_byte_array_sized_new (sizeof header + payload->len);
+  g_byte_array_append (request->message, (const guint8 *) &header, sizeof header);
+  g_byte_array_append (request->message, payload->data, payload->len);
+  return TRUE;
+}
+
+/* Returns 0 or an errno. */
+static int
+request_send_locked (Request *request)
+{
+  union
+  {
+    struct cmsghdr header;
+    char           space[CMSG_SPACE (sizeof (int) * PSF_FORKSERVER_MAX_FDS)];
+  } control;
+  struct iovec iov = { request->message->data, request->message->len };
+  struct msghdr msg = { 0 };
+  struct cmsghdr *cmsg;
+  gsize fds_len = request->fds->len * sizeof (int);
+
+  memset (&control, 0, sizeof control);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.space;
+  msg.msg_controllen = CMSG_SPACE (fds_len);
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (fds_len);
+  memcpy (CMSG_DATA (cmsg), request->fds->data, fds_len);
+
+  for (;;)
+    {
+      if (sendmsg (server.sock, &msg, MSG_NOSIGNAL) >= 0)
+        return 0;
+      if (errno != EINTR)
+        return errno;
+    }
+}
+
+/* Reads exactly @len bytes before @deadline: 1, 0 at EOF, -1 on timeout
+ * or error. */
+static int
+read_exactly (int     fd,
+              void   *buffer,
+              gsize   len,
+              gint64  deadline)
+{
+  gsize got = 0;
+
+  while (got < len)
+    {
+      struct pollfd pfd = { fd, POLLIN, 0 };
+      gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+      ssize_t n;
+      int r;
+
+      r = poll (&pfd, 1, (int) CLAMP (left, 0, G_MAXINT));
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return -1;
+
+      n = read (fd, (char *) buffer + got, len - got);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        continue;
+      if (n < 0)
+        return -1;
+      if (n == 0)
+        return 0;
+      got += (gsize) n;
+    }
+  return 1;
+}
+
+static Answer
+await_started (int       fd,
+               gboolean  with_setup,
+               GPid     *pid_out,
+               GError  **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) STARTED_TIMEOUT_MS * 1000;
+  gboolean setup_done = !with_setup;
+  GPid pid = 0;
+
+  while (pid == 0 || !setup_done)
+    {
+      union
+      {
+        PsfForkserverStatus status;
+        PsfSetupError       setup;
+      } record;
+      int r = read_exactly (fd, &record, sizeof record.status, deadline);
+
+      if (r < 0)
+        return ANSWER_SERVER_GONE;
+      if (r == 0)
+        {
+          if (pid == 0)
+            return ANSWER_SERVER_GONE;
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       _("The child process failed to set itself up"));
+          return ANSWER_FAILED;
+        }
+
+      switch (record.status.magic)
+        {
+        case PSF_FORKSERVER_STARTED:
+          pid = record.status.pid;
+          break;
+
+        case PSF_FORKSERVER_SETUP_DONE:
+          setup_done = TRUE;
+          break;
+
+        case PSF_FORKSERVER_REFUSED:
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       _("The forkserver could not start the child: %s"),
+                       g_strerror (record.status.value));
+          return ANSWER_FAILED;
+
+        case PSF_SETUP_ERROR_MAGIC:
+          if (read_exactly (fd, (char *) &record + sizeof record.status,
+                            sizeof record.setup - sizeof record.status, deadline) != 1)
+            {
+              g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                           _("The child process failed to set itself up"));
+              return ANSWER_FAILED;
+            }
+          record.setup.call[sizeof record.setup.call - 1] = '\0';
+          record.setup.detail[sizeof record.setup.detail - 1] = '\0';
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN, "%s(%s): %s",
+                       record.setup.call, record.setup.detail,
+                       g_strerror (record.setup.error));
+          return ANSWER_FAILED;
+
+        case PSF_FORKSERVER_EXITED:
+        default:
+          /* Gone during its set-up, without a word. */
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       _("The child process failed to set itself up"));
+          return ANSWER_FAILED;
+        }
+    }
+
+  if (pid <= 0)
+    return ANSWER_SERVER_GONE;
+  *pid_out = pid;
+  return ANSWER_STARTED;
+}
+
+/* The exit of one child, relayed on its status pipe. */
+typedef struct
+{
+  PsfSubprocess *subprocess;
+  int            fd;
+  guint          generation;
+} Relay;
+
+static void
+relay_free (gpointer data)
+{
+  Relay *relay = data;
+
+  if (relay->fd >= 0)
+    close (relay->fd);
+  g_object_unref (relay->subprocess);
+  g_free (relay);
+}
+
+static gboolean
+relay_ready_cb (int          fd,
+                GIOCondition condition,
+                gpointer     data)
+{
+  Relay *relay = data;
+  PsfForkserverStatus status;
+  int wait_status;
+  ssize_t n;
+
+  do
+    n = read (relay->fd, &status, sizeof status);
+  while (n < 0 && errno == EINTR);
+
+  if (n < 0 && errno == EAGAIN)
+    return G_SOURCE_CONTINUE;
+
+  if (n == sizeof status && status.magic == PSF_FORKSERVER_EXITED)
+    wait_status = status.value;
+  else
+    {
+      /* The server went before the exit reached us; the child went with
+       * it (PR_SET_PDEATHSIG). */
+      g_debug ("The forkserver is gone: process %d is reported killed",
+               (int) psf_subprocess_get_pid (relay->subprocess));
+      forkserver_lost (relay->generation);
+      wait_status = SIGKILL;
+    }
+
+  psf_subprocess_relay_exit (relay->subprocess, wait_status);
+
+  /* Only now may the server reap the zombie: the exit is recorded and no
+   * signal will be sent to that pid any more. */
+  close (relay->fd);
+  relay->fd = -1;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+relay_watch (PsfSubprocess *subprocess,
+             GPid           pid,
+             int            status_fd,
+             guint          generation)
+{
+  Relay *relay = g_new0 (Relay, 1);
+  GSource *source;
+
+  relay->subprocess = g_object_ref (subprocess);
+  relay->fd = status_fd;
+  relay->generation = generation;
+
+  psf_subprocess_watch_relayed (subprocess, pid);
+
+  source = g_unix_fd_source_new (status_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, G_SOURCE_FUNC (relay_ready_cb), relay, relay_free);
+  g_source_set_static_name (source, "[psf] forkserver exit");
+  psf_task_attach_source (PSF_TASK (subprocess), source);
+  g_source_unref (source);
+}
+
+static gboolean
+is_server_gone (int saved_errno)
+{
+  return saved_errno == EPIPE || saved_errno == ECONNRESET ||
+         saved_errno == ENOTCONN || saved_errno == ECONNREFUSED;
+}
+
+gboolean
+psf_forkserver_start_child (PsfSubprocess              *subprocess,
+                            const PsfForkserverLaunch  *launch,
+                            GPid                       *pid_out,
+                            GError                    **error)
+{
+  gboolean with_setup = launch->setup != NULL && !psf_child_setup_is_empty (launch->setup);
+  Request request;
+  GPid pid = 0;
+  int status_fd = -1;
+  guint generation = 0;
+
+  g_return_val_if_fail (PSF_IS_SUBPROCESS (subprocess), FALSE);
+
+  if (launch->setup != NULL && launch->setup->child_setup != NULL)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("A child-setup function needs the FORK start method"));
+      return FALSE;
+    }
+
+  memset (&request, 0, sizeof request);
+  request.payload_fd = request.cwd_fd = -1;
+
+  for (guint attempt = 0; status_fd < 0; attempt++)
+    {
+      int status[2];
+      Answer answer;
+      int saved;
+
+      if (attempt == 2)
+        {
+          request_clear (&request);
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       _("The psf forkserver died twice in a row while starting a child"));
+          return FALSE;
+        }
+
+      /* Non-blocking from the start: read with poll() here, then watched
+       * by the task's context. */
+      if (pipe2 (status, O_CLOEXEC | O_NONBLOCK) < 0)
+        {
+          saved = errno;
+          request_clear (&request);
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       "pipe2(): %s", g_strerror (saved));
+          return FALSE;
+        }
+
+      g_mutex_lock (&server_lock);
+      if (!ensure_server_locked (error))
+        {
+          g_mutex_unlock (&server_lock);
+          close (status[0]);
+          close (status[1]);
+          request_clear (&request);
+          return FALSE;
+        }
+      generation = server.generation;
+
+      /* The request depends on the server (whether it needs our cwd), and
+       * stdio is sent without looking first: a closed one fails the send
+       * with EBADF, and the request is built again looking. */
+      saved = EBADF;
+      for (gboolean check_stdio = FALSE; saved == EBADF; check_stdio = TRUE)
+        {
+          if (request.message == NULL || request.generation != generation || check_stdio)
+            {
+              request_clear (&request);
+              if (!request_build (&request, launch, check_stdio,
+                                  server.cwd_dev, server.cwd_ino, error))
+                {
+                  g_mutex_unlock (&server_lock);
+                  close (status[0]);
+                  close (status[1]);
+                  return FALSE;
+                }
+              request.generation = generation;
+            }
+          g_array_index (request.fds, int, 0) = status[1];
+          saved = request_send_locked (&request);
+          if (check_stdio)
+            break;
+        }
+      g_mutex_unlock (&server_lock);
+      close (status[1]);
+
+      if (saved == 0)
+        answer = await_started (status[0], with_setup, &pid, error);
+      else if (is_server_gone (saved))
+        answer = ANSWER_SERVER_GONE;
+      else
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                       _("Cannot send a request to the forkserver: %s"), g_strerror (saved));
+          answer = ANSWER_FAILED;
+        }
+
+      if (answer == ANSWER_STARTED)
+        {
+          status_fd = status[0];
+          break;
+        }
+
+      /* Closing it lets the server reap whatever it started. */
+      close (status[0]);
+      if (answer == ANSWER_FAILED)
+        {
+          request_clear (&request);
+          return FALSE;
+        }
+      forkserver_lost (generation);
+    }
+
+  request_clear (&request);
+  relay_watch (subprocess, pid, status_fd, generation);
+  *pid_out = pid;
+  return TRUE;
+}
+
+gboolean
+psf_forkserver_start_fork_process (PsfForkProcess       *process,
+                                   GBytes               *input,
+                                   int                   report_fd,
+                                   const PsfChildSetup  *setup,
+                                   int                   output_fd,
+                                   GPid                 *pid,
+                                   GError              **error)
+{
+  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (process);
+  PsfForkserverLaunch launch = { 0 };
+
+  launch.routine = PSF_FORK_PROCESS_GET_CLASS (process)->routine;
+  launch.input = input;
+  launch.report_fd = report_fd;
+  launch.cwd = psf_spawn_process_get_cwd (spawn);
+  launch.env = psf_spawn_process_get_env (spawn);
+  psf_spawn_process_get_fd_map (spawn, &launch.source_fds, &launch.target_fds, &launch.n_fds);
+  launch.close_fds = psf_spawn_process_get_close_fds (spawn);
+  launch.output_fd = output_fd;
+  launch.setup = setup;
+
+  g_return_val_if_fail (launch.routine != NULL, FALSE);
+
+  return psf_forkserver_start_child (PSF_SUBPROCESS (process), &launch, pid, error);
+}
+
+gboolean
+psf_forkserver_is_supported (void)
+{
+  static gsize supported;
+
+  if (g_once_init_enter (&supported))
+    {
+      int sv[2];
+      gsize result = 1;
+
+      if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0)
+        {
+          close (sv[0]);
+          close (sv[1]);
+          result = 2;
+        }
+      g_once_init_leave (&supported, result);
+    }
+  return supported == 2;
+}
