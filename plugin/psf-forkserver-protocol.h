@@ -11,19 +11,22 @@
  * payload is in a memfd) and its fds as SCM_RIGHTS. The server never
  * writes on it; the host closing it is the server's cue to finish.
  *
- * Every request brings its own status pipe (the first fd). On it the
- * server writes STARTED with the pid (or REFUSED with an errno) and, once
- * the child has exited, EXITED with its wait status; a child with set-up
- * options writes SETUP_DONE there itself, or the PsfSetupError of
- * psf-child-setup.c. Each record is written whole by one write() smaller
- * than PIPE_BUF, so records never interleave; STARTED and SETUP_DONE may
- * come in either order.
- *
- * The server keeps an exited child as a zombie until the host closes the
- * read end of the status pipe, which the host does once it has recorded
- * the exit. So the pid cannot be reused while the host may still signal
- * it: kill() and pidfd_open() on it in the host are as safe as they are on
- * the host's own children.
+ * Every request brings its own status pipe (the first fd). On it comes
+ * STARTED with the pid, or REFUSED with an errno. Then either:
+ *  - STARTED says PSF_FORKSERVER_YOURS: the child was made with
+ *    CLONE_PARENT and is the host's own child, which the host reaps; the
+ *    pipe says nothing more;
+ *  - or the child is the server's (a fork, for set-up options): once it
+ *    exited the server writes EXITED with its wait status. Such a child
+ *    writes SETUP_DONE itself, or the PsfSetupError of psf-child-setup.c.
+ *    The server keeps it a zombie until the host closes the read end of
+ *    the status pipe, which the host does once it has recorded the exit:
+ *    so the pid cannot be reused while the host may still signal it, and
+ *    kill() and pidfd_open() on it in the host are as safe as on the host's
+ *    own children.
+ * Each record is written whole by one write() smaller than PIPE_BUF, so
+ * records never interleave; STARTED and SETUP_DONE may come in either
+ * order.
  */
 
 #pragma once
@@ -86,10 +89,13 @@ typedef struct
 } PsfForkserverRequest;
 
 /* Status records. */
-#define PSF_FORKSERVER_STARTED    0x73667370u /* "psfs" value: 0 */
+#define PSF_FORKSERVER_STARTED    0x73667370u /* "psfs" value: 0 or YOURS */
 #define PSF_FORKSERVER_REFUSED    0x72667370u /* "psfr" value: errno, pid 0 */
 #define PSF_FORKSERVER_SETUP_DONE 0x6f667370u /* "psfo" written by the child */
 #define PSF_FORKSERVER_EXITED     0x78667370u /* "psfx" value: wait status */
+
+/* STARTED's value for a child of the host's own (CLONE_PARENT). */
+#define PSF_FORKSERVER_YOURS 1
 
 typedef struct
 {

@@ -11,43 +11,50 @@
  * What costs in fork() is not the copy of a small process's memory but
  * making and tearing down an address space (page tables, VMAs) and the
  * wakeups around it. So the common child shares the server's: a worker
- * thread clone()s it with CLONE_VM on a stack of its own, as posix_spawn()
- * does (without CLONE_VFORK: the worker reports the pid to the host at
- * once, then sleeps in waitid() until the child is gone). The child is a
- * process of its own (pid, signals, wait status, fd table, cwd, signal
- * dispositions: no CLONE_FILES/FS/SIGHAND), but it runs on the sleeping
- * worker's thread-local storage, so it may only do what a vfork() child
- * may: raw system calls through libc, on its own stack and fds; no malloc,
- * no threads (its filesystems are synced at once by _Fork()ed
+ * thread clone()s it with CLONE_VM | CLONE_VFORK on a stack of its own, as
+ * posix_spawn() does, and sleeps until the child has exited. With
+ * CLONE_PARENT the child is the host's child, not ours: it tells the host
+ * its pid itself (STARTED, "yours"), and the host reaps it, signals it and
+ * learns its exit as for any child of its own (its GLib child watch, the
+ * floor of psf's own start methods). The server has nothing more to do
+ * with it, and a server that dies does not take it along.
+ *
+ * The child is a process of its own (pid, signals, wait status, fd table,
+ * cwd, signal dispositions: no CLONE_FILES/FS/SIGHAND), but it runs on the
+ * sleeping worker's thread-local storage, so it may only do what a vfork()
+ * child may: raw system calls through libc, on its own stack and fds; no
+ * malloc, no threads (its filesystems are synced at once by _Fork()ed
  * sub-children, see psf_syncfs_sync_many_forked()), no set*id() (glibc
- * would broadcast it to the server's threads) and no write to the
- * server's memory.
+ * would broadcast it to the server's threads) and no write to the server's
+ * memory.
  *
  * A request with set-up options (credentials, namespaces, cgroup, umask),
  * or whose environment is not the server's while other such children run,
  * gets a plain fork() instead, whose child is a copy: the same
- * async-signal-safe code as the FORK method's child.
+ * async-signal-safe code as the FORK method's child. That child is ours:
+ * its worker waits for it with waitid(WNOWAIT), writes EXITED with its wait
+ * status, and the zombie stays until the host has closed its end of the
+ * status pipe (its acknowledgement), so the host never signals a pid that
+ * could have been reused. Such children carry PR_SET_PDEATHSIG(SIGKILL):
+ * they never outlive a crashed server, whose host then reports them killed
+ * instead of waiting forever.
  *
  * Threads
  * -------
  *  - Idle workers wait on the control socket, each in an epoll set of its
  *    own with EPOLLEXCLUSIVE, so a request wakes exactly one. It serves the
- *    request: creates the child, waits for its exit with waitid(WNOWAIT)
- *    (the zombie stays), writes EXITED and hands the status pipe to the
- *    main thread. When the last idle worker takes a request it asks the
- *    main thread for another. A worker per running child: a thousand
- *    tasks at once are a thousand workers, each mostly a small stack.
+ *    request and sleeps while its child runs. When the last idle worker
+ *    takes a request it asks the main thread for another. A worker per
+ *    running child: a thousand tasks at once are a thousand workers, each
+ *    mostly a small stack.
  *  - The main thread keeps an epoll set: a signalfd for SIGHUP, our
  *    parent-death signal (checked against getppid(), since the kernel also
  *    sends it when only the host thread that spawned us ends), an eventfd
- *    the workers poke, and the status pipes of exited children: EPOLLERR
- *    there means the host closed its end after recording the exit, and only
- *    then is the zombie reaped, so the host never signals a reused pid.
+ *    the workers poke, and the status pipes of forked children that exited:
+ *    EPOLLERR there is the host's acknowledgement, and the zombie is reaped.
  *
  * The server exits when the control socket is closed (EOF) and nothing is
- * left to relay or reap, or at once when the host is gone. Its children
- * carry PR_SET_PDEATHSIG(SIGKILL): they never outlive a crashed server,
- * whose host then reports them killed instead of waiting forever.
+ * left to relay or reap, or at once when the host is gone.
  */
 
 #include "config.h"
@@ -226,26 +233,28 @@ run_child (Job *job,
   int output_fd;
   int low = 3;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
-  struct sigaction dfl;
   sigset_t none;
   int rc;
 
-  /* Die with the server: the host learns of it from the status pipe. */
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != server.self_pid)
-    _exit (CHILD_SETUP_FAILED);
+  if (forked)
+    {
+      /* Die with the server: the host learns of it from the status pipe. */
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid () != server.self_pid)
+        _exit (CHILD_SETUP_FAILED);
+      environ = job->env;
+    }
+  else
+    /* The host's own child (CLONE_PARENT), which its worker cannot report
+     * on: the host takes it from here, reaps it and learns its exit as for
+     * any child of its own. */
+    write_status (job->status_fd, PSF_FORKSERVER_STARTED, getpid (), PSF_FORKSERVER_YOURS);
   prctl (PR_SET_NAME, "psf-child");
 
-  /* Of the server's dispositions only SIGPIPE is not the default; the
-   * worker's mask blocks everything. */
-  memset (&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigaction (SIGPIPE, &dfl, NULL);
+  /* The server leaves every disposition at its default (it blocks the
+   * signals it does not want instead); the worker's mask blocks all. */
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
-
-  if (forked)
-    environ = job->env;
 
   for (size_t i = 0; i < n_maps; i++)
     if (job->targets[i] + 1 > floor)
@@ -592,7 +601,6 @@ serve (Worker *worker,
   Job job;
   siginfo_t info;
   int error;
-  int vm = 0;
   pid_t pid = -1;
 
   memset (&job, 0, sizeof job);
@@ -611,7 +619,7 @@ serve (Worker *worker,
   else
     error = job_decode (&job);
 
-  if (error == 0 && (vm = claim_vm_child (&job)))
+  if (error == 0 && claim_vm_child (&job))
     {
       if (worker->child_stack == NULL)
         {
@@ -620,21 +628,25 @@ serve (Worker *worker,
 
           worker->child_stack = stack != MAP_FAILED ? stack : NULL;
         }
-      /* No CLONE_VFORK: this thread tells the host at once and goes to
-       * sleep in waitid() while the child runs, maybe on the other CPU.
-       * Until then it shares this thread's TLS with the child: the two
-       * calls below only touch errno if they fail, which only happens
-       * when the host is gone and nobody reads the child's results. */
+      /* Returns once the child has exited (CLONE_VFORK): until then it
+       * runs on this thread's TLS, untouched meanwhile. */
       if (worker->child_stack != NULL)
         pid = clone (vm_child_main, worker->child_stack + CHILD_STACK,
-                     CLONE_VM | SIGCHLD, &job);
+                     CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, &job);
       if (pid < 0)
-        {
-          error = worker->child_stack != NULL ? errno : ENOMEM;
-          pthread_mutex_lock (&server.lock);
-          server.vm_children--;
-          pthread_mutex_unlock (&server.lock);
-        }
+        error = worker->child_stack != NULL ? errno : ENOMEM;
+      pthread_mutex_lock (&server.lock);
+      server.vm_children--;
+      pthread_mutex_unlock (&server.lock);
+
+      for (size_t i = 1; i < n_fds; i++)
+        close (fds[i]);
+      if (job.payload != worker->message.bytes + sizeof worker->message.header)
+        munmap ((void *) job.payload, job.request->payload_len);
+      if (error != 0)
+        write_status (job.status_fd, PSF_FORKSERVER_REFUSED, 0, error);
+      close (job.status_fd);
+      return;
     }
   else if (error == 0)
     {
@@ -663,16 +675,9 @@ serve (Worker *worker,
             info.si_code = 0;
             break;
           }
-      if (vm)
-        {
-          pthread_mutex_lock (&server.lock);
-          server.vm_children--;
-          pthread_mutex_unlock (&server.lock);
-        }
     }
 
-  /* Only now: a CLONE_VM child reads the job where it lies. The status
-   * pipe stays. */
+  /* The status pipe stays. */
   for (size_t i = 1; i < n_fds; i++)
     close (fds[i]);
   if (job.payload != worker->message.bytes + sizeof worker->message.header)
@@ -936,10 +941,12 @@ psf_forkserver_server_main (int   argc,
 
   /* SIGCHLD stays blocked in every thread: nothing waits for it (the
    * workers wait for their own children), and unblocked it would wake this
-   * thread at every exit. */
-  signal (SIGPIPE, SIG_IGN);
+   * thread at every exit. SIGPIPE too: a write to a host that went is
+   * EPIPE. Blocked, not ignored, so that children start with every
+   * disposition at its default without a call. */
   sigemptyset (&mask);
   sigaddset (&mask, SIGCHLD);
+  sigaddset (&mask, SIGPIPE);
   sigprocmask (SIG_BLOCK, &mask, NULL);
   sigemptyset (&mask);
   sigaddset (&mask, SIGHUP);

@@ -9,10 +9,11 @@
  * FORK copies the host (its cost grows with the host's resident memory),
  * SPAWN execs the helper psf-child for every task (dynamic linking, a
  * fresh address space). FORKSERVER pays the exec once: the first task
- * posix_spawn()s `psf-child --forkserver`, a small single-threaded server,
- * and every task after that is one request on a SOCK_SEQPACKET socket and
- * one fork() of that small server. The server is in
- * psf-forkserver-server.c, the protocol in psf-forkserver-protocol.h.
+ * posix_spawn()s `psf-child --forkserver`, a small server, and every task
+ * after that is one request on a SOCK_SEQPACKET socket and one vfork-style
+ * child of that server, which shares its address space (nothing to copy or
+ * tear down). The server is in psf-forkserver-server.c, the protocol in
+ * psf-forkserver-protocol.h.
  *
  * start() (any thread, under server_lock only while it talks to the
  * server):
@@ -23,18 +24,23 @@
  *  2. makes a status pipe for this task, sends the request with the write
  *     end, and waits (poll(), at most STARTED_TIMEOUT_MS) for STARTED with
  *     the pid, and for SETUP_DONE when the task has set-up options;
- *  3. hands the pid to psf_subprocess_watch_relayed() and watches the read
- *     end of the status pipe in the task's context (G_PRIORITY_DEFAULT, as
- *     the child watch of the other methods). EXITED there is the wait
- *     status: psf_subprocess_relay_exit() records it, then the pipe is
- *     closed, which tells the server to reap the zombie it kept until then.
+ *  3. the common child is made with CLONE_PARENT: it is this process's own
+ *     child, watched by psf_subprocess_watch() like those of the other
+ *     methods, and the status pipe is closed at once. A child with set-up
+ *     options is the server's (a fork): the pid goes to
+ *     psf_subprocess_watch_relayed() and the read end of the status pipe is
+ *     watched in the task's context (G_PRIORITY_DEFAULT, as a child
+ *     watch). EXITED there is the wait status: psf_subprocess_relay_exit()
+ *     records it, then the pipe is closed, which tells the server to reap
+ *     the zombie it kept until then.
  *
  * The server dies with the host: EOF on its control socket, and SIGHUP as
  * parent-death signal (checked against getppid()). A server that died is
  * noticed by the next send (EPIPE), by EOF on a status pipe before STARTED
  * (the request is then sent once more, to a new server) or before EXITED
- * (that task ends as killed by SIGKILL: the children carry
- * PR_SET_PDEATHSIG(SIGKILL), so it did die with the server). Each loss is
+ * (that task, a child of the server, ends as killed by SIGKILL: such
+ * children carry PR_SET_PDEATHSIG(SIGKILL), so it did die with the server;
+ * a child of our own lives on and is reaped as usual). Each loss is
  * reported once with g_warning() and the server is reaped; the next task
  * starts a new one. A server that does not answer within
  * STARTED_TIMEOUT_MS is killed and handled the same way.
@@ -701,6 +707,7 @@ static Answer
 await_started (int       fd,
                gboolean  with_setup,
                GPid     *pid_out,
+               gboolean *ours_out,
                GError  **error)
 {
   gint64 deadline = g_get_monotonic_time () + (gint64) STARTED_TIMEOUT_MS * 1000;
@@ -731,6 +738,7 @@ await_started (int       fd,
         {
         case PSF_FORKSERVER_STARTED:
           pid = record.status.pid;
+          *ours_out = record.status.value == PSF_FORKSERVER_YOURS;
           break;
 
         case PSF_FORKSERVER_SETUP_DONE:
@@ -869,6 +877,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   gboolean with_setup = launch->setup != NULL && !psf_child_setup_is_empty (launch->setup);
   Request request;
   GPid pid = 0;
+  gboolean ours = FALSE;
   int status_fd = -1;
   guint generation = 0;
 
@@ -948,7 +957,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
       close (status[1]);
 
       if (saved == 0)
-        answer = await_started (status[0], with_setup, &pid, error);
+        answer = await_started (status[0], with_setup, &pid, &ours, error);
       else if (is_server_gone (saved))
         answer = ANSWER_SERVER_GONE;
       else
@@ -975,7 +984,14 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
     }
 
   request_clear (&request);
-  relay_watch (subprocess, pid, status_fd, generation);
+  if (ours)
+    {
+      /* Our own child: reaped by the child watch, as for any other. */
+      close (status_fd);
+      psf_subprocess_watch (subprocess, pid);
+    }
+  else
+    relay_watch (subprocess, pid, status_fd, generation);
   *pid_out = pid;
   return TRUE;
 }
