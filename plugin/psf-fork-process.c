@@ -476,6 +476,9 @@ psf_fork_process_start (PsfTask  *task,
   GPid pid = 0;
   gboolean ok;
 
+  if (!psf_subprocess_check_reapable (error))
+    return FALSE;
+
   if (priv->start_method != PSF_START_METHOD_FORK && klass->routine == NULL)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,

@@ -345,6 +345,9 @@ psf_spawn_process_start (PsfTask  *task,
   GPid pid = 0;
   gboolean ok;
 
+  if (!psf_subprocess_check_reapable (error))
+    return FALSE;
+
   if (priv->argv == NULL || priv->argv[0] == NULL)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,

@@ -9,6 +9,12 @@
 
 G_BEGIN_DECLS
 
+/* Called first by a subclass's ->start: fails when the host's SIGCHLD
+ * disposition (SIG_IGN, or SA_NOCLDWAIT) makes the kernel reap children by
+ * itself, so that no exit status could ever be observed. Only reads the
+ * disposition, never changes it. */
+gboolean psf_subprocess_check_reapable (GError **error);
+
 /* Called by a subclass's ->start once @pid exists: records it, opens a
  * pidfd for signalling, installs the child watch (which holds a reference
  * until the child is reaped) and the timeout, all in the task's context. */

@@ -206,6 +206,26 @@ psf_subprocess_add_timer (PsfSubprocess *self,
   return source;
 }
 
+gboolean
+psf_subprocess_check_reapable (GError **error)
+{
+  struct sigaction action;
+
+  if (sigaction (SIGCHLD, NULL, &action) != 0)
+    return TRUE;  /* cannot happen for SIGCHLD; nothing to refuse on */
+
+  if (action.sa_handler == SIG_IGN || (action.sa_flags & SA_NOCLDWAIT) != 0)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("Cannot start a child: SIGCHLD is %s in this process, so the "
+                     "kernel would reap the child and its exit status would be lost"),
+                   action.sa_handler == SIG_IGN ? "SIG_IGN" : "SA_NOCLDWAIT");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 void
 psf_subprocess_watch (PsfSubprocess *self,
                       GPid           pid)
