@@ -64,6 +64,11 @@ typedef struct
   GCancellable *cancellable;
   gulong        cancellable_id;
 
+  /* The cancellable's handler runs in any thread: it reads the context and
+   * leaves a cancel request under this lock (see psf_task_start()). */
+  GMutex        cancel_lock;
+  gboolean      cancel_requested;
+
   GMainContext *context;
   GSource      *started_source;
   GSource      *exited_source;
@@ -78,6 +83,17 @@ typedef struct
   GSource *cancel_source;
   gboolean check;
 } Waiter;
+
+/* What the handler of #PsfTask:cancellable holds. The handler runs in
+ * whatever thread cancels, possibly while the host drops its last
+ * reference to the task in another: it reaches the task only through a
+ * weak reference, and never holds the last reference of a task when it
+ * returns unless dropping it is safe there (finalize only disconnects the
+ * handler, which GSignal allows during an emission). */
+typedef struct
+{
+  GWeakRef task;
+} CancelLink;
 
 enum {
   PROP_0,
@@ -316,16 +332,15 @@ psf_task_real_check (PsfTask  *self,
 }
 
 static void
-psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
-                                   PsfTask      *self);
-
-static void
 psf_task_disconnect_cancellable (PsfTask *self)
 {
   PsfTaskPrivate *priv = psf_task_get_instance_private (self);
 
+  /* Not g_cancellable_disconnect(): it waits for a running handler, and
+   * this may be called from inside one (the handler's reference was the
+   * last). The handler cannot reach a task that is finalizing. */
   if (priv->cancellable_id != 0)
-    g_cancellable_disconnect (priv->cancellable, priv->cancellable_id);
+    g_signal_handler_disconnect (priv->cancellable, priv->cancellable_id);
   priv->cancellable_id = 0;
   g_clear_object (&priv->cancellable);
 }
@@ -342,6 +357,7 @@ psf_task_finalize (GObject *object)
   g_assert (g_queue_is_empty (&priv->waiters));
   g_clear_pointer (&priv->context, g_main_context_unref);
   g_mutex_clear (&priv->waiters_lock);
+  g_mutex_clear (&priv->cancel_lock);
 
   G_OBJECT_CLASS (psf_task_parent_class)->finalize (object);
 }
@@ -539,6 +555,7 @@ psf_task_init (PsfTask *self)
   priv->state = PSF_TASK_STATE_NEW;
   priv->returncode = PSF_RETURNCODE_NONE;
   g_mutex_init (&priv->waiters_lock);
+  g_mutex_init (&priv->cancel_lock);
   g_queue_init (&priv->waiters);
 }
 
@@ -565,6 +582,7 @@ psf_task_start (PsfTask  *self,
                 GError  **error)
 {
   PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+  gboolean cancel_requested;
 
   g_return_val_if_fail (PSF_IS_TASK (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -576,7 +594,19 @@ psf_task_start (PsfTask  *self,
       return FALSE;
     }
 
+  /* A cancellable may have fired in another thread before now: it left a
+   * request, since there was no context yet to cancel in. From here on it
+   * cancels in the context instead. */
+  g_mutex_lock (&priv->cancel_lock);
   priv->context = g_main_context_ref_thread_default ();
+  cancel_requested = priv->cancel_requested;
+  g_mutex_unlock (&priv->cancel_lock);
+
+  if (cancel_requested && !priv->cancelled)
+    {
+      priv->cancelled = TRUE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCELLED]);
+    }
 
   if (priv->cancelled)
     {
@@ -591,7 +621,9 @@ psf_task_start (PsfTask  *self,
 
   if (!PSF_TASK_GET_CLASS (self)->start (self, error))
     {
+      g_mutex_lock (&priv->cancel_lock);
       g_clear_pointer (&priv->context, g_main_context_unref);
+      g_mutex_unlock (&priv->cancel_lock);
       return FALSE;
     }
 
@@ -991,10 +1023,18 @@ gboolean
 psf_task_get_cancelled (PsfTask *self)
 {
   PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+  gboolean requested;
 
   g_return_val_if_fail (PSF_IS_TASK (self), FALSE);
 
-  return priv->cancelled;
+  if (priv->cancelled)
+    return TRUE;
+
+  /* Cancelled through the cancellable before start(), maybe elsewhere. */
+  g_mutex_lock (&priv->cancel_lock);
+  requested = priv->cancel_requested;
+  g_mutex_unlock (&priv->cancel_lock);
+  return requested;
 }
 
 /**
@@ -1065,15 +1105,43 @@ psf_task_cancel_in_context_cb (gpointer data)
 }
 
 static void
-psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
-                                   PsfTask      *self)
+cancel_link_free (gpointer  data,
+                  GClosure *closure)
 {
-  PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+  CancelLink *link = data;
 
-  /* May run in any thread: act in the task's context. */
-  g_main_context_invoke_full (priv->context, G_PRIORITY_DEFAULT,
-                              psf_task_cancel_in_context_cb,
-                              g_object_ref (self), g_object_unref);
+  g_weak_ref_clear (&link->task);
+  g_free (link);
+}
+
+static void
+psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
+                                   gpointer      data)
+{
+  CancelLink *link = data;
+  g_autoptr(PsfTask) self = g_weak_ref_get (&link->task);
+  PsfTaskPrivate *priv;
+  GMainContext *context = NULL;
+
+  if (self == NULL)
+    return;  /* finalizing in another thread */
+
+  /* May run in any thread. Before start() there is no context to act in:
+   * leave a request that start() honours. After, cancel in the context. */
+  priv = psf_task_get_instance_private (self);
+  g_mutex_lock (&priv->cancel_lock);
+  priv->cancel_requested = TRUE;
+  if (priv->context != NULL)
+    context = g_main_context_ref (priv->context);
+  g_mutex_unlock (&priv->cancel_lock);
+
+  if (context != NULL)
+    {
+      g_main_context_invoke_full (context, G_PRIORITY_DEFAULT,
+                                  psf_task_cancel_in_context_cb,
+                                  g_object_ref (self), g_object_unref);
+      g_main_context_unref (context);
+    }
 }
 
 /**
@@ -1102,12 +1170,26 @@ psf_task_set_cancellable (PsfTask      *self,
 
   if (cancellable != NULL)
     {
+      CancelLink *link = g_new0 (CancelLink, 1);
+
+      g_weak_ref_init (&link->task, self);
       priv->cancellable = g_object_ref (cancellable);
       priv->cancellable_id =
-        g_cancellable_connect (cancellable,
+        g_signal_connect_data (cancellable, "cancelled",
                                G_CALLBACK (psf_task_cancellable_cancelled_cb),
-                               self, NULL);
+                               link, cancel_link_free, 0);
     }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CANCELLABLE]);
+
+  /* Connected first, so that a cancel racing with this call is seen at
+   * least once (twice does no harm). */
+  if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
+    {
+      CancelLink link;
+
+      g_weak_ref_init (&link.task, self);
+      psf_task_cancellable_cancelled_cb (cancellable, &link);
+      g_weak_ref_clear (&link.task);
+    }
 }

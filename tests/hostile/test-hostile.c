@@ -6,8 +6,7 @@
  * do odd things with signals, threads and references, with children that
  * may crash, hang or leave grandchildren, and with path lists it did not
  * choose. Each case here either works or fails with a clear, documented
- * error (README, "Reliability"); what does neither is marked incomplete
- * (TAP "# TODO") with what is expected, not passed silently.
+ * error (README, "Reliability").
  *
  * Cases that change process-wide state (signal dispositions, rlimits,
  * closed stdio) or that may crash or deadlock run in a subprocess
@@ -54,19 +53,6 @@ drain_context (void)
 {
   while (g_main_context_iteration (NULL, FALSE))
     ;
-}
-
-static void G_GNUC_PRINTF (1, 2)
-incomplete (const char *format,
-            ...)
-{
-  g_autofree char *reason = NULL;
-  va_list args;
-
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_test_incomplete (reason);
 }
 
 typedef struct
@@ -200,28 +186,11 @@ outcome_ok (void)
   g_assert_true (g_file_set_contents (path, "ok", -1, NULL));
 }
 
-/* In the subprocess: a known bug was seen; @format says what and what is
- * expected instead. */
-static void G_GNUC_PRINTF (1, 2)
-outcome_bug (const char *format,
-             ...)
-{
-  g_autofree char *path = outcome_path (getppid ());
-  g_autofree char *reason = NULL;
-  va_list args;
-
-  va_start (args, format);
-  reason = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_assert_true (g_file_set_contents (path, reason, -1, NULL));
-}
-
-/* In the parent: runs the test in a subprocess and turns its outcome into
- * pass, incomplete or fail. A crash or a timeout of the subprocess is a
- * failure, unless @crash_is_bug names the known bug it shows. */
+/* In the parent: runs the test in a subprocess, which must pass and have
+ * reached its outcome_ok(). A crash, a hang (@timeout_s) or an assertion
+ * in the subprocess fails the test. */
 static void
-run_subprocess (guint64     timeout_s,
-                const char *crash_is_bug)
+run_subprocess (guint64 timeout_s)
 {
   g_autofree char *path = outcome_path (getpid ());
   g_autofree char *outcome = NULL;
@@ -230,21 +199,12 @@ run_subprocess (guint64     timeout_s,
   g_test_trap_subprocess (NULL, timeout_s * G_USEC_PER_SEC,
                           G_TEST_SUBPROCESS_INHERIT_STDERR);
   if (!g_test_trap_has_passed ())
-    {
-      g_unlink (path);
-      if (crash_is_bug != NULL)
-        {
-          incomplete ("%s (the subprocess %s)", crash_is_bug,
-                      g_test_trap_reached_timeout () ? "hung" : "crashed");
-          return;
-        }
-      g_test_trap_assert_passed ();
-    }
+    g_unlink (path);
+  g_test_trap_assert_passed ();
 
   g_assert_true (g_file_get_contents (path, &outcome, NULL, NULL));
   g_unlink (path);
-  if (!g_str_equal (outcome, "ok"))
-    g_test_incomplete (outcome);
+  g_assert_cmpstr (outcome, ==, "ok");
 }
 
 /* A task whose child exits with a known non-zero status: a spawned
@@ -261,7 +221,7 @@ failing_task (int  kind,
   else
     {
       const char *paths[] = { g_get_tmp_dir (), NULL };
-      PsfSyncfsProcess *proc = syncfs_new (kind, paths);
+      PsfSyncfsProcess *proc = syncfs_new (kind == 3 ? PSF_START_METHOD_FORKSERVER : kind, paths);
 
       *expected_rc = 1;
       if (!arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,where=child"))
@@ -327,7 +287,7 @@ test_host_sigchld_ignored (gconstpointer data)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 /* SIGCHLD back to SIG_DFL, before and after GLib looked at it. */
@@ -351,7 +311,7 @@ test_host_sigchld_default (void)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 static void
@@ -391,7 +351,7 @@ test_host_sigchld_reaper (void)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 /* A host that ignores SIGTERM and blocks it: children start with default
@@ -434,7 +394,7 @@ test_host_sigterm_ignored (void)
       g_test_skip ("the fault shim is not preloaded");
       return;
     }
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 /* A host with stdin, stdout and stderr closed: the report pipe and the
@@ -447,15 +407,15 @@ test_host_stdio_closed (void)
       g_autofree char *file = g_build_filename (g_get_tmp_dir (), "psf-hostile-stdio", NULL);
       const char *paths[] = { file, "/", NULL };
       int saved_stderr = dup (2);
-      int rcs[2] = { -1, -1 };
-      guint statuses[2][2];
+      int rcs[3] = { -1, -1, -1 };
+      guint statuses[3][2];
 
       g_assert_true (g_file_set_contents (file, "psf", -1, NULL));
       close (0);
       close (1);
       close (2);
 
-      for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_SPAWN; method++)
+      for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
         {
           g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
           g_autoptr(GPtrArray) results = NULL;
@@ -471,7 +431,7 @@ test_host_stdio_closed (void)
 
       dup2 (saved_stderr, 2);
       g_unlink (file);
-      for (int method = 0; method < 2; method++)
+      for (int method = 0; method < 3; method++)
         {
           g_assert_cmpint (rcs[method], ==, 0);
           g_assert_cmpuint (statuses[method][0], ==, PSF_SYNCFS_STATUS_SYNCED);
@@ -480,7 +440,7 @@ test_host_stdio_closed (void)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 /* RLIMIT_NOFILE reached for real (no injection): start() fails cleanly. */
@@ -535,7 +495,7 @@ test_host_out_of_fds (gconstpointer data)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 /* ---- threads ---------------------------------------------------------------- */
@@ -801,22 +761,11 @@ test_host_cancel_before_start_busy_default (void)
       g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
       pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
-      if (pid != 0)
-        {
-          outcome_bug ("the task's cancellable was cancelled before start() while the "
-                       "global default main context was owned by another thread: the "
-                       "cancel was queued to that context (psf_task_cancellable_cancelled_cb "
-                       "invokes on priv->context, NULL before start), so start() forked "
-                       "a child (cancelled=%d); expected the task marked cancelled at "
-                       "once and start() to fork nothing (returncode -2)",
-                       psf_task_get_cancelled (PSF_TASK (proc)));
-          kill (pid, SIGKILL);
-        }
-      else
-        {
-          g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
-          outcome_ok ();
-        }
+      /* Marked at once, whatever thread owns which context: nothing forked. */
+      g_assert_cmpint (pid, ==, 0);
+      g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
+      g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, PSF_RETURNCODE_CANCELLED);
+      outcome_ok ();
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_main_context_pop_thread_default (context);
 
@@ -830,7 +779,7 @@ test_host_cancel_before_start_busy_default (void)
       return;
     }
 
-  run_subprocess (60, NULL);
+  run_subprocess (60);
 }
 
 static gpointer
@@ -866,15 +815,7 @@ test_host_cancel_while_finalizing (void)
       return;
     }
 
-  run_subprocess (20,
-                  "a GCancellable cancelled in one thread while the task's last "
-                  "reference is dropped in another: psf_task_cancellable_cancelled_cb "
-                  "(psf-task.c) does g_object_ref() on a task that is being finalized "
-                  "(GLib-GObject-CRITICAL 'object_already_finalized', then a use after "
-                  "free), and when its invoke drops the last reference inside the "
-                  "\"cancelled\" emission, finalize calls g_cancellable_disconnect() "
-                  "from that emission and deadlocks; expected no crash and no hang "
-                  "(hold a weak reference in the handler, never finalize in it)");
+  run_subprocess (60);
 }
 
 /* Cancel and exit race: the child exits by itself while another thread
@@ -1316,7 +1257,7 @@ warm_up (void)
 {
   const char *paths[] = { g_get_tmp_dir (), NULL };
 
-  for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_SPAWN; method++)
+  for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
     {
       g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
       g_autoptr(PsfSpawnProcess) spawn = psf_test_prog_new ("exit", "0");
@@ -1335,14 +1276,14 @@ int
 main (int   argc,
       char *argv[])
 {
-  static const char * const methods[] = { "fork", "spawn" };
+  static const char * const methods[] = { "fork", "spawn", "forkserver" };
 
   g_test_init (&argc, &argv, NULL);
   fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
 
-  for (int kind = 0; kind < 3; kind++)
+  for (int kind = 0; kind < 4; kind++)
     {
-      static const char * const names[] = { "fork", "spawn", "spawn-process" };
+      static const char * const names[] = { "fork", "spawn", "spawn-process", "forkserver" };
       g_autofree char *path = g_strdup_printf ("/psf/hostile/host/sigchld-ignored/%s", names[kind]);
 
       g_test_add_data_func (path, GINT_TO_POINTER (kind), test_host_sigchld_ignored);
@@ -1361,7 +1302,7 @@ main (int   argc,
   g_test_add_func ("/psf/hostile/child/grandchild-not-waited", test_child_grandchild_not_waited);
   g_test_add_func ("/psf/hostile/child/flood-report", test_child_flood_report);
 
-  for (int method = 0; method < 2; method++)
+  for (int method = 0; method < (int) G_N_ELEMENTS (methods); method++)
     {
       gconstpointer m = GINT_TO_POINTER (method);
       g_autofree char *p1 = g_strdup_printf ("/psf/hostile/host/out-of-fds/%s", methods[method]);
@@ -1373,7 +1314,8 @@ main (int   argc,
 
       g_test_add_data_func (p1, m, test_host_out_of_fds);
       g_test_add_data_func (p2, m, test_host_unref_mid_run);
-      g_test_add_data_func (p3, m, test_host_cancel_from_thread);
+      if (method != PSF_START_METHOD_FORKSERVER)  /* FIXME: the shim's rules do not reach a forkserver child yet */
+        g_test_add_data_func (p3, m, test_host_cancel_from_thread);
       g_test_add_data_func (p4, m, test_host_loop_not_running);
       g_test_add_data_func (p5, m, test_child_grandchild_cgroup);
       g_test_add_data_func (p6, m, test_paths_hostile);
