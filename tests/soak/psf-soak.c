@@ -8,8 +8,9 @@
  * After a warm-up (200 tasks, then M at once) it runs N tasks one after
  * the other (default 10 000), then R rounds (default 3) of M tasks started
  * at once (default 500), cycling through the kinds of task a host uses:
- * SyncfsProcess with the SPAWN and the FORK start method, a
- * PsfSpawnProcess running a program, a ForkProcess running a C function. Every task must exit 0 and be
+ * SyncfsProcess with the FORKSERVER, SPAWN and FORK start methods, a
+ * PsfSpawnProcess running a program, a ForkProcess running a C function.
+ * Every task must exit 0 and be
  * finalized; in the concurrent rounds the function children sleep so that
  * all M are alive at once.
  *
@@ -37,10 +38,24 @@
 
 #include "test-utils.h"
 
-enum { KIND_SYNCFS_SPAWN, KIND_SYNCFS_FORK, KIND_PROGRAM, KIND_FUNCTION, N_KINDS };
+enum {
+  KIND_SYNCFS_FORKSERVER,
+  KIND_SYNCFS_SPAWN,
+  KIND_SYNCFS_FORK,
+  KIND_PROGRAM,
+  KIND_FUNCTION,
+  N_KINDS
+};
 
 static const char * const kind_names[N_KINDS] = {
-  "SyncfsProcess/SPAWN", "SyncfsProcess/FORK", "PsfSpawnProcess", "ForkProcess/func",
+  "SyncfsProcess/FORKSERVER", "SyncfsProcess/SPAWN", "SyncfsProcess/FORK",
+  "PsfSpawnProcess", "ForkProcess/func",
+};
+
+static const PsfStartMethod kind_methods[N_KINDS] = {
+  [KIND_SYNCFS_FORKSERVER] = PSF_START_METHOD_FORKSERVER,
+  [KIND_SYNCFS_SPAWN] = PSF_START_METHOD_SPAWN,
+  [KIND_SYNCFS_FORK] = PSF_START_METHOD_FORK,
 };
 
 static char *paths[3];
@@ -128,12 +143,11 @@ task_new (guint kind,
 
   switch (kind)
     {
+    case KIND_SYNCFS_FORKSERVER:
     case KIND_SYNCFS_SPAWN:
     case KIND_SYNCFS_FORK:
       task = PSF_TASK (psf_syncfs_process_new ((const char * const *) paths));
-      psf_fork_process_set_start_method (PSF_FORK_PROCESS (task),
-                                         kind == KIND_SYNCFS_FORK ? PSF_START_METHOD_FORK
-                                                                  : PSF_START_METHOD_SPAWN);
+      psf_fork_process_set_start_method (PSF_FORK_PROCESS (task), kind_methods[kind]);
       break;
     case KIND_PROGRAM:
       task = PSF_TASK (psf_test_prog_new ("exit", "0"));
