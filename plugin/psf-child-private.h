@@ -46,6 +46,30 @@ typedef struct
 
 #define PSF_SYNCFS_RECORD_FALLBACK (1u << 0) /* flushed by sync() instead */
 
+/* The largest errno a record may carry (the kernel's MAX_ERRNO): anything
+ * larger is a malformed record. */
+#define PSF_CHILD_MAX_ERRNO 4095
+
+/* A record with this index is not about a path: the helper could not run
+ * the routine at all. Its status is a PSF_CHILD_FAILED_* call, its error
+ * the errno. Decoders that only look for paths skip it (the index is out of
+ * range), so the format stays the same for them. */
+#define PSF_SYNCFS_INDEX_FAILURE UINT32_MAX
+#define PSF_CHILD_FAILED_MMAP_INPUT 1  /* mmap() of the input (fd 4) */
+
+/* Exit status of a built-in routine that could not write its whole report:
+ * PSF_CHILD_EXIT_REPORT + the errno of the failed write() (128 alone when
+ * the errno does not fit). The parent gives a task whose child exited 0 the
+ * same returncode when it could not read the report (see
+ * psf_child_exit_report()). */
+#define PSF_CHILD_EXIT_REPORT 128
+
+static inline int
+psf_child_exit_report (int error)
+{
+  return PSF_CHILD_EXIT_REPORT + (error > 0 && error < 128 ? error : 0);
+}
+
 /* How many distinct filesystems one run de-duplicates; past that, later
  * filesystems are synced once per path (still correct, only slower). */
 #define PSF_SYNCFS_MAX_DEVICES 4096
@@ -101,8 +125,19 @@ int  psf_child_write_all    (int         fd,
                              const void *data,
                              size_t      len);
 
+/* Tells the parent on @report_fd that the helper could not run routine
+ * @name: @call (PSF_CHILD_FAILED_*) failed with @error. Only routines whose
+ * report is made of PsfSyncfsRecords get the record; for the others it
+ * does nothing. */
+void psf_child_routine_report_failure (const char *name,
+                                       int         report_fd,
+                                       int         call,
+                                       int         error);
+
 /* Parent-to-child set-up in a forked child: signals back to default and
- * unblocked, fds above the ones kept closed when close_fds. */
+ * unblocked; every fd from 3 up closed except the @n_keep in @keep (any
+ * order), with one close_range() per gap between them (a loop where the
+ * kernel has no close_range()). */
 void psf_child_reset_signals (void);
 void psf_child_close_fds_except (const int *keep,
                                  size_t     n_keep);
@@ -116,10 +151,12 @@ typedef struct
   const int       *source_fds;
   const int       *target_fds;
   size_t           n_fds;
+  int             *scratch;         /* 2 * n_fds + 1 ints the child may use */
   int              close_fds;
   const char      *cwd;
   int              output_fd;       /* becomes stdout and stderr, or -1 */
-  int              setup_fd;        /* setup channel, or -1 */
+  int              setup_fd;        /* setup channel (write end), or -1 */
+  int              setup_read_fd;   /* its read end, closed in the child */
   const PsfChildSetup *setup;       /* applied when setup_fd >= 0 */
 
   /* exactly one of these runs */
@@ -130,6 +167,10 @@ typedef struct
   PsfChildRoutine  routine;
   const void      *input;
   size_t           input_len;
+  const void      *input_owner;     /* what holds @input (a GBytes): never
+                                     * read, but in memory, so that the
+                                     * leak check valgrind runs at the exit
+                                     * of a forked child sees it held */
 } PsfForkChildSpec;
 
 /* fork()s; the child runs @spec and _exit()s with its status. Returns the

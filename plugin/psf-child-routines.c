@@ -73,52 +73,68 @@ psf_child_reset_signals (void)
   sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
-static int
-int_in (int        fd,
-        const int *set,
-        size_t     n)
+/* Closes @first..@last (inclusive): one close_range(), or a loop on a
+ * kernel without it (ENOSYS; also on any other refusal, to be safe). The
+ * loop stops at 65536: a host does not open fds that high. */
+static void
+close_between (unsigned first,
+               unsigned last)
 {
-  for (size_t i = 0; i < n; i++)
-    if (set[i] == fd)
-      return 1;
-  return 0;
+  if (first > last)
+    return;
+#if HAVE_CLOSE_RANGE
+  if (close_range (first, last, 0) == 0)
+    return;
+#endif
+  for (unsigned fd = first; fd <= last && fd < 65536; fd++)
+    close ((int) fd);
 }
 
 void
 psf_child_close_fds_except (const int *keep,
                             size_t     n_keep)
 {
-  int highest = 2;
+  unsigned low = 3;
 
-  for (size_t i = 0; i < n_keep; i++)
-    if (keep[i] > highest)
-      highest = keep[i];
+  /* The gaps between the kept fds in ascending order, without sorting
+   * @keep (const, and the list is short): the next kept fd is the lowest
+   * one not below @low. */
+  for (;;)
+    {
+      int next = -1;
 
-  for (int fd = 3; fd <= highest; fd++)
-    if (!int_in (fd, keep, n_keep))
-      close (fd);
+      for (size_t i = 0; i < n_keep; i++)
+        if (keep[i] >= 0 && (unsigned) keep[i] >= low &&
+            (next < 0 || keep[i] < next))
+          next = keep[i];
 
-#if HAVE_CLOSE_RANGE
-  if (close_range ((unsigned) highest + 1, ~0u, 0) == 0)
-    return;
-#endif
-  for (int fd = highest + 1; fd < 65536; fd++)
-    close (fd);
+      if (next < 0)
+        break;
+      if ((unsigned) next > low)
+        close_between (low, (unsigned) next - 1);
+      low = (unsigned) next + 1;
+    }
+  close_between (low, ~0u);
 }
 
 /* Batches records so a run costs few write() calls. */
 typedef struct
 {
   int             fd;
+  int             error;    /* errno of the first failed write(), or 0 */
   size_t          n;
   PsfSyncfsRecord records[128];
 } RecordWriter;
 
+/* A record that cannot be written is lost, and the parent would take its
+ * path for "not reached": the run still syncs everything, and the exit
+ * status says the report is incomplete and why. */
 static void
 record_flush (RecordWriter *w)
 {
-  if (w->n > 0 && w->fd >= 0)
-    psf_child_write_all (w->fd, w->records, w->n * sizeof w->records[0]);
+  if (w->n > 0 && w->fd >= 0 && w->error == 0 &&
+      psf_child_write_all (w->fd, w->records, w->n * sizeof w->records[0]) < 0)
+    w->error = errno != 0 ? errno : EIO;
   w->n = 0;
 }
 
@@ -396,6 +412,7 @@ psf_syncfs_child_run (const void *input,
   int fallback;
 
   writer.fd = report_fd;
+  writer.error = 0;
   writer.n = 0;
 
   if (input == NULL || input_len < sizeof *header ||
@@ -499,6 +516,8 @@ psf_syncfs_child_run (const void *input,
   if (fallback && (any_enosys || any_failed))
     sync ();
 
+  if (writer.error != 0)
+    return psf_child_exit_report (writer.error);
   if (any_failed || (any_enosys && !fallback))
     return 1;
   return 0;
@@ -512,6 +531,24 @@ static const struct
   { "syncfs", psf_syncfs_child_run },
   { "describe", psf_child_describe_run },
 };
+
+void
+psf_child_routine_report_failure (const char *name,
+                                  int         report_fd,
+                                  int         call,
+                                  int         error)
+{
+  PsfSyncfsRecord record;
+
+  if (psf_child_routine_lookup (name) != psf_syncfs_child_run)
+    return;
+
+  memset (&record, 0, sizeof record);
+  record.index = PSF_SYNCFS_INDEX_FAILURE;
+  record.status = call;
+  record.error = error > 0 && error <= PSF_CHILD_MAX_ERRNO ? error : EIO;
+  psf_child_write_all (report_fd, &record, sizeof record);
+}
 
 PsfChildRoutine
 psf_child_routine_lookup (const char *name)

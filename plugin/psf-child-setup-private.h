@@ -54,5 +54,17 @@ int  psf_child_setup_is_empty (const PsfChildSetup *setup);
 int  psf_child_setup_apply    (const PsfChildSetup *setup,
                                int                  error_fd);
 
+/* Writes a PsfSetupError "CALL(DETAIL): errno" to @error_fd (when >= 0)
+ * and returns -1. The _fds variant's detail is "FROM -> TO". */
+int  psf_child_setup_fail     (int                  error_fd,
+                               int                  error,
+                               const char          *call,
+                               const char          *detail);
+int  psf_child_setup_fail_fds (int                  error_fd,
+                               int                  error,
+                               const char          *call,
+                               int                  from,
+                               int                  to);
+
 /* Encodes/decodes @setup as argv options of psf-child (SPAWN method). */
 #define PSF_CHILD_SETUP_FD 5

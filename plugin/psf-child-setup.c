@@ -70,11 +70,11 @@ format_ulong (char          *buf,
   buf[n] = '\0';
 }
 
-static int
-setup_failed (int         error_fd,
-              int         error,
-              const char *call,
-              const char *detail)
+int
+psf_child_setup_fail (int         error_fd,
+                      int         error,
+                      const char *call,
+                      const char *detail)
 {
   PsfSetupError record;
 
@@ -88,6 +88,24 @@ setup_failed (int         error_fd,
   return -1;
 }
 
+int
+psf_child_setup_fail_fds (int         error_fd,
+                          int         error,
+                          const char *call,
+                          int         from,
+                          int         to)
+{
+  char detail[64];
+  size_t len;
+
+  /* "FROM -> TO", fds being >= 0 here. */
+  format_ulong (detail, (unsigned long) (from < 0 ? 0 : from));
+  len = strlen (detail);
+  memcpy (detail + len, " -> ", 4);
+  format_ulong (detail + len + 4, (unsigned long) (to < 0 ? 0 : to));
+  return psf_child_setup_fail (error_fd, error, call, detail);
+}
+
 static int
 join_cgroup (const char *procs,
              int         error_fd)
@@ -95,14 +113,14 @@ join_cgroup (const char *procs,
   int fd = open (procs, O_WRONLY | O_CLOEXEC);
 
   if (fd < 0)
-    return setup_failed (error_fd, errno, "open", procs);
+    return psf_child_setup_fail (error_fd, errno, "open", procs);
   /* "0" is the writing process itself. */
   if (write (fd, "0", 1) != 1)
     {
       int saved = errno;
 
       close (fd);
-      return setup_failed (error_fd, saved, "write", procs);
+      return psf_child_setup_fail (error_fd, saved, "write", procs);
     }
   close (fd);
   return 0;
@@ -120,21 +138,20 @@ enter_pid_namespace (int mount_proc,
   int status;
 
   if (pid < 0)
-    return setup_failed (error_fd, errno, "fork", "CLONE_NEWPID");
+    return psf_child_setup_fail (error_fd, errno, "fork", "CLONE_NEWPID");
 
   if (pid == 0)
     {
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (mount_proc &&
           mount ("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        return setup_failed (error_fd, errno, "mount", "/proc");
+        return psf_child_setup_fail (error_fd, errno, "mount", "/proc");
       return 0;
     }
 
   /* Nothing here needs the fds: the setup channel must see EOF as soon as
    * the namespace's PID 1 is set up, whatever it inherited. */
-  for (int fd = 3; fd < 1024; fd++)
-    close (fd);
+  psf_child_close_fds_except (NULL, 0);
 
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
@@ -160,7 +177,7 @@ psf_child_setup_apply (const PsfChildSetup *setup,
   if (setup->unshare_flags != 0)
     {
       if (unshare (setup->unshare_flags) < 0)
-        return setup_failed (error_fd, errno, "unshare",
+        return psf_child_setup_fail (error_fd, errno, "unshare",
                              (setup->unshare_flags & CLONE_NEWPID) ? "CLONE_NEWPID" :
                              (setup->unshare_flags & CLONE_NEWNS) ? "CLONE_NEWNS" :
                              (setup->unshare_flags & CLONE_NEWNET) ? "CLONE_NEWNET" :
@@ -169,7 +186,7 @@ psf_child_setup_apply (const PsfChildSetup *setup,
       /* Mounts made inside must not leak back to the host. */
       if ((setup->unshare_flags & CLONE_NEWNS) &&
           mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
-        return setup_failed (error_fd, errno, "mount", "/ (MS_PRIVATE)");
+        return psf_child_setup_fail (error_fd, errno, "mount", "/ (MS_PRIVATE)");
     }
 
   if (setup->has_umask)
@@ -178,19 +195,19 @@ psf_child_setup_apply (const PsfChildSetup *setup,
   if (setup->has_groups && setgroups (setup->n_groups, setup->groups) < 0)
     {
       format_ulong (number, setup->n_groups);
-      return setup_failed (error_fd, errno, "setgroups", number);
+      return psf_child_setup_fail (error_fd, errno, "setgroups", number);
     }
 
   if (setup->has_gid && setresgid (setup->gid, setup->gid, setup->gid) < 0)
     {
       format_ulong (number, setup->gid);
-      return setup_failed (error_fd, errno, "setresgid", number);
+      return psf_child_setup_fail (error_fd, errno, "setresgid", number);
     }
 
   if (setup->has_uid && setresuid (setup->uid, setup->uid, setup->uid) < 0)
     {
       format_ulong (number, setup->uid);
-      return setup_failed (error_fd, errno, "setresuid", number);
+      return psf_child_setup_fail (error_fd, errno, "setresuid", number);
     }
 
   if ((setup->unshare_flags & CLONE_NEWPID) &&

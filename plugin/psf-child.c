@@ -5,6 +5,7 @@
  * Usage (internal): psf-child ROUTINE
  *   fd 3: the report channel (write end of a pipe)
  *   fd 4: the routine's input (a sealed-size memfd), optional
+ *   fd 5: the set-up channel, when set-up options follow the routine's name
  * or: psf-child --forkserver HOST_PID
  *   fd 3: the control socket of the FORKSERVER start method (see
  *   psf-forkserver-server.c): a long-lived server that forks the routine
@@ -17,6 +18,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +158,13 @@ main (int   argc,
       input = mmap (NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, PSF_CHILD_INPUT_FD, 0);
       if (input == MAP_FAILED)
         {
+          int saved = errno;
+
+          /* The host learns why on the report channel; stderr is for
+           * whoever runs it by hand. */
+          psf_child_routine_report_failure (argv[1], PSF_CHILD_REPORT_FD,
+                                            PSF_CHILD_FAILED_MMAP_INPUT, saved);
+          errno = saved;
           perror ("psf-child: mmap");
           return 2;
         }

@@ -16,4 +16,10 @@ const char *psf_fork_process_get_helper_path (void);
 /* The largest report a parent keeps; the rest is read and dropped. */
 #define PSF_FORK_PROCESS_MAX_REPORT (64u * 1024u * 1024u)
 
+/* Called from ->report: the report lacks what the routine always sends (a
+ * record per path). A child that exited 0 then gives the task the
+ * returncode PSF_CHILD_EXIT_REPORT (psf-child-private.h), as does one
+ * whose report could not be read: wait_check fails. */
+void psf_fork_process_report_incomplete (PsfForkProcess *self);
+
 G_END_DECLS

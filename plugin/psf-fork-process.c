@@ -32,6 +32,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -58,6 +59,8 @@ typedef struct
   GSource        *report_source;
   GByteArray     *report_buffer;
   GBytes         *report;
+  int             report_error;       /* errno of the last read(), or 0 */
+  guint           report_incomplete : 1;
 } PsfForkProcessPrivate;
 
 enum {
@@ -119,13 +122,15 @@ psf_fork_process_close_report (PsfForkProcess *self)
     }
 }
 
-/* Reads what is there; returns FALSE at EOF or on an error. */
+/* Reads what is there; returns FALSE at EOF or on an error, which
+ * priv->report_error keeps (0 at EOF or when more may come). */
 static gboolean
 psf_fork_process_read_report (PsfForkProcess *self)
 {
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
   guint8 buffer[16384];
 
+  priv->report_error = 0;
   for (;;)
     {
       ssize_t n = read (priv->report_fd, buffer, sizeof buffer);
@@ -140,7 +145,9 @@ psf_fork_process_read_report (PsfForkProcess *self)
         continue;
       if (n < 0 && errno == EAGAIN)
         return TRUE;
-      /* 0 is EOF; EIO is EOF on a pty; anything else ends the channel. */
+      /* The channel is a pipe, never a pty: an error is an error. */
+      if (n < 0)
+        priv->report_error = errno;
       return FALSE;
     }
 }
@@ -156,7 +163,8 @@ psf_fork_process_report_ready_cb (int          fd,
   if (psf_fork_process_read_report (self))
     return G_SOURCE_CONTINUE;
 
-  /* EOF: the fd stays open until the reap, the watch goes. */
+  /* EOF, or an error: the fd stays open until the reap, which reads again
+   * (a failed read() of a pipe loses nothing), the watch goes. */
   g_clear_pointer (&priv->report_source, g_source_unref);
   return G_SOURCE_REMOVE;
 }
@@ -192,20 +200,6 @@ set_errno_error (GError     **error,
   return FALSE;
 }
 
-/* Moves @fd out of the range 0..4 that the helper's fixed fds use, so that
- * a dup2() onto 3 or 4 never meets its own source. */
-static int
-fd_above_helper_range (int fd)
-{
-  int moved;
-
-  if (fd > PSF_CHILD_INPUT_FD)
-    return fd;
-  moved = fcntl (fd, F_DUPFD_CLOEXEC, PSF_CHILD_INPUT_FD + 1);
-  close (fd);
-  return moved;
-}
-
 static int
 make_input_fd (GBytes  *input,
                GError **error)
@@ -234,7 +228,68 @@ make_input_fd (GBytes  *input,
       data += n;
       len -= (gsize) n;
     }
-  return fd_above_helper_range (fd);
+  return fd;
+}
+
+/* A working directory the child cannot enter fails start() here, before
+ * anything is made (the child checks again: it may go meanwhile). The
+ * child does its chdir() with the host's credentials, as this does. */
+static gboolean
+check_cwd (const char  *cwd,
+           GError     **error)
+{
+  struct stat st;
+  int saved = 0;
+
+  if (cwd == NULL)
+    return TRUE;
+  if (stat (cwd, &st) < 0)
+    saved = errno;
+  else if (!S_ISDIR (st.st_mode))
+    saved = ENOTDIR;
+  else if (access (cwd, X_OK) < 0)
+    saved = errno;
+  if (saved == 0)
+    return TRUE;
+  return set_errno_error (error, saved, "chdir", cwd);
+}
+
+/* What psf_fork_process_spawn_helper() gives the helper: fds that no
+ * dup2() of its file actions can replace before they are read. */
+typedef struct
+{
+  int     floor;   /* above the helper's fds and every target */
+  GArray *copies;  /* made here, closed after posix_spawn() */
+} HelperFds;
+
+/* @fd, or a close-on-exec copy of it at or above @fds->floor when it is
+ * below. The original stays (a source given with take_fd() is the task's
+ * until the child has it: a failed start() must leave it). */
+static int
+helper_fd (HelperFds *fds,
+           int        fd,
+           GError   **error)
+{
+  int copy;
+
+  if (fd < 0 || fd >= fds->floor)
+    return fd;
+  copy = fcntl (fd, F_DUPFD_CLOEXEC, fds->floor);
+  if (copy < 0)
+    {
+      set_errno_error (error, errno, "fcntl", "F_DUPFD_CLOEXEC");
+      return -1;
+    }
+  g_array_append_val (fds->copies, copy);
+  return copy;
+}
+
+static void
+helper_fds_clear (HelperFds *fds)
+{
+  for (guint i = 0; i < fds->copies->len; i++)
+    close (g_array_index (fds->copies, int, i));
+  g_array_unref (fds->copies);
 }
 
 /* What psf_spawn_process_prepare_child() asked for. */
@@ -269,6 +324,62 @@ add_setup_options (GPtrArray           *argv,
     g_ptr_array_add (argv, g_strdup_printf ("--uid=%u", (guint) setup->uid));
 }
 
+/* Lays out the helper's fds with posix_spawn()'s file actions, which run
+ * in order: first the report channel (3), the input (4) and the setup
+ * channel (5), then stdout/stderr, then the fd map. Whatever they read
+ * from is first given a number above every fd they write to (as GLib's
+ * g_spawn does in its child), so a take_fd() source numbered 3 to 5, or
+ * one that is another mapping's target, arrives intact. */
+static gboolean
+add_helper_fds (PsfForkProcess              *self,
+                posix_spawn_file_actions_t  *actions,
+                HelperFds                   *fds,
+                int                          report_write_fd,
+                int                          input_fd,
+                const ChildLaunch           *launch,
+                GError                     **error)
+{
+  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
+  const int *source_fds;
+  const int *target_fds;
+  guint n_fds;
+  int report;
+  int input = -1;
+  int setup = -1;
+  int output = -1;
+
+  psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
+  fds->floor = PSF_CHILD_SETUP_FD + 1;
+  for (guint i = 0; i < n_fds; i++)
+    fds->floor = MAX (fds->floor, target_fds[i] + 1);
+
+  if ((report = helper_fd (fds, report_write_fd, error)) < 0 ||
+      (input_fd >= 0 && (input = helper_fd (fds, input_fd, error)) < 0) ||
+      (launch->setup_fd >= 0 && (setup = helper_fd (fds, launch->setup_fd, error)) < 0) ||
+      (launch->output_fd >= 0 && (output = helper_fd (fds, launch->output_fd, error)) < 0))
+    return FALSE;
+
+  posix_spawn_file_actions_adddup2 (actions, report, PSF_CHILD_REPORT_FD);
+  if (input_fd >= 0)
+    posix_spawn_file_actions_adddup2 (actions, input, PSF_CHILD_INPUT_FD);
+  if (launch->setup_fd >= 0)
+    posix_spawn_file_actions_adddup2 (actions, setup, PSF_CHILD_SETUP_FD);
+  if (launch->output_fd >= 0)
+    {
+      posix_spawn_file_actions_adddup2 (actions, output, STDOUT_FILENO);
+      posix_spawn_file_actions_adddup2 (actions, output, STDERR_FILENO);
+    }
+  for (guint i = 0; i < n_fds; i++)
+    {
+      int source = helper_fd (fds, source_fds[i], error);
+
+      if (source < 0)
+        return FALSE;
+      posix_spawn_file_actions_adddup2 (actions, source, target_fds[i]);
+    }
+  return TRUE;
+}
+
 static gboolean
 psf_fork_process_spawn_helper (PsfForkProcess     *self,
                                GBytes             *input,
@@ -288,9 +399,9 @@ psf_fork_process_spawn_helper (PsfForkProcess     *self,
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
+  HelperFds fds = { 0 };
   sigset_t mask;
   int input_fd = -1;
-  int highest = PSF_CHILD_INPUT_FD;
   pid_t pid;
   int r;
 
@@ -324,7 +435,6 @@ psf_fork_process_spawn_helper (PsfForkProcess     *self,
                        target_fds[i]);
           return FALSE;
         }
-      highest = MAX (highest, target_fds[i]);
     }
 
   if (input != NULL && (input_fd = make_input_fd (input, error)) < 0)
@@ -332,26 +442,22 @@ psf_fork_process_spawn_helper (PsfForkProcess     *self,
 
   posix_spawn_file_actions_init (&actions);
   posix_spawnattr_init (&attr);
+  fds.copies = g_array_new (FALSE, FALSE, sizeof (int));
 
-  posix_spawn_file_actions_adddup2 (&actions, report_write_fd, PSF_CHILD_REPORT_FD);
-  if (input_fd >= 0)
-    posix_spawn_file_actions_adddup2 (&actions, input_fd, PSF_CHILD_INPUT_FD);
-  if (launch->setup_fd >= 0)
+  if (!add_helper_fds (self, &actions, &fds, report_write_fd, input_fd, launch, error))
     {
-      posix_spawn_file_actions_adddup2 (&actions, launch->setup_fd, PSF_CHILD_SETUP_FD);
-      highest = MAX (highest, PSF_CHILD_SETUP_FD);
+      posix_spawn_file_actions_destroy (&actions);
+      posix_spawnattr_destroy (&attr);
+      helper_fds_clear (&fds);
+      if (input_fd >= 0)
+        close (input_fd);
+      return FALSE;
     }
-  if (launch->output_fd >= 0)
-    {
-      posix_spawn_file_actions_adddup2 (&actions, launch->output_fd, STDOUT_FILENO);
-      posix_spawn_file_actions_adddup2 (&actions, launch->output_fd, STDERR_FILENO);
-    }
-  for (guint i = 0; i < n_fds; i++)
-    posix_spawn_file_actions_adddup2 (&actions, source_fds[i], target_fds[i]);
   if (cwd != NULL)
     posix_spawn_file_actions_addchdir_np (&actions, cwd);
+  /* The copies are above the fds kept: they go too. */
   if (psf_spawn_process_get_close_fds (spawn))
-    posix_spawn_file_actions_addclosefrom_np (&actions, highest + 1);
+    posix_spawn_file_actions_addclosefrom_np (&actions, fds.floor);
 
   /* The helper starts with default dispositions and nothing blocked,
    * whatever the host (or the thread calling start()) had. */
@@ -375,11 +481,16 @@ psf_fork_process_spawn_helper (PsfForkProcess     *self,
 
   posix_spawn_file_actions_destroy (&actions);
   posix_spawnattr_destroy (&attr);
+  helper_fds_clear (&fds);
   if (input_fd >= 0)
     close (input_fd);
 
   if (r != 0)
     {
+      /* The file actions fail the same way as the exec: a working
+       * directory gone since check_cwd() is the likelier cause. */
+      if (!check_cwd (cwd, error))
+        return FALSE;
       g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
                    _("Cannot run the helper %s: %s"), helper, g_strerror (r));
       return FALSE;
@@ -415,6 +526,7 @@ psf_fork_process_fork (PsfForkProcess     *self,
                        GBytes             *input,
                        int                 report_read_fd,
                        int                 report_write_fd,
+                       int                 setup_read_fd,
                        const ChildLaunch  *launch,
                        GPid               *pid_out,
                        GError            **error)
@@ -423,18 +535,24 @@ psf_fork_process_fork (PsfForkProcess     *self,
   PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
   PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
   PsfForkChildSpec spec = { 0 };
+  g_autofree int *scratch = NULL;
   guint n_fds = 0;
   pid_t pid;
 
   spec.report_fd = report_write_fd;
   spec.report_read_fd = report_read_fd;
+  spec.setup_read_fd = setup_read_fd;
   psf_spawn_process_get_fd_map (spawn, &spec.source_fds, &spec.target_fds, &n_fds);
   spec.n_fds = n_fds;
+  /* The child cannot allocate: its working room is made here. */
+  scratch = g_new (int, 2 * (gsize) n_fds + 1);
+  spec.scratch = scratch;
   spec.close_fds = psf_spawn_process_get_close_fds (spawn);
   spec.cwd = psf_spawn_process_get_cwd (spawn);
   spec.output_fd = launch->output_fd;
   spec.setup_fd = launch->setup_fd;
-  spec.setup = launch->setup_fd >= 0 ? &launch->setup : NULL;
+  spec.setup = launch->setup_fd >= 0 && !psf_child_setup_is_empty (&launch->setup) ?
+               &launch->setup : NULL;
 
   if (priv->func != NULL)
     {
@@ -447,6 +565,7 @@ psf_fork_process_fork (PsfForkProcess     *self,
       g_assert (spec.routine != NULL);
       if (input != NULL)
         spec.input = g_bytes_get_data (input, &spec.input_len);
+      spec.input_owner = input;
     }
   else
     {
@@ -473,6 +592,9 @@ psf_fork_process_start (PsfTask  *task,
   ChildLaunch launch = { .output_fd = -1, .setup_fd = -1 };
   int setup_pipe[2] = { -1, -1 };
   int report[2];
+  const int *source_fds;
+  const int *target_fds;
+  guint n_fds;
   GPid pid = 0;
   gboolean ok;
 
@@ -496,6 +618,9 @@ psf_fork_process_start (PsfTask  *task,
       return FALSE;
     }
 
+  if (!check_cwd (psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)), error))
+    return FALSE;
+
   if (klass->prepare != NULL)
     {
       GError *local_error = NULL;
@@ -512,8 +637,13 @@ psf_fork_process_start (PsfTask  *task,
                                         &launch.output_fd, error))
     return FALSE;
 
-  /* Only a child with something to set up pays for the handshake. */
-  if (!psf_child_setup_is_empty (&launch.setup))
+  /* Only a child with something to set up pays for the handshake; a fork
+   * of the host sets up its own fds and cwd too, and says what failed. */
+  psf_spawn_process_get_fd_map (PSF_SPAWN_PROCESS (self), &source_fds, &target_fds, &n_fds);
+  if (!psf_child_setup_is_empty (&launch.setup) ||
+      (priv->start_method == PSF_START_METHOD_FORK &&
+       (n_fds > 0 || launch.output_fd >= 0 ||
+        psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)) != NULL)))
     {
       if (pipe2 (setup_pipe, O_CLOEXEC) < 0)
         {
@@ -541,23 +671,13 @@ psf_fork_process_start (PsfTask  *task,
     }
   else if (priv->start_method == PSF_START_METHOD_SPAWN)
     {
-      int write_fd = fd_above_helper_range (report[1]);
-
-      if (write_fd < 0)
-        {
-          int saved = errno;
-
-          close (report[0]);
-          close_pair (setup_pipe);
-          psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
-          return set_errno_error (error, saved, "fcntl", "F_DUPFD_CLOEXEC");
-        }
-      ok = psf_fork_process_spawn_helper (self, input, write_fd, &launch, &pid, error);
-      close (write_fd);
+      ok = psf_fork_process_spawn_helper (self, input, report[1], &launch, &pid, error);
+      close (report[1]);
     }
   else
     {
-      ok = psf_fork_process_fork (self, input, report[0], report[1], &launch, &pid, error);
+      ok = psf_fork_process_fork (self, input, report[0], report[1], setup_pipe[0],
+                                  &launch, &pid, error);
       close (report[1]);
     }
 
@@ -580,6 +700,8 @@ psf_fork_process_start (PsfTask  *task,
     }
 
   g_unix_set_fd_nonblocking (report[0], TRUE, NULL);
+  priv->report_error = 0;
+  priv->report_incomplete = FALSE;
   psf_fork_process_watch_report (self, report[0]);
 
   /* Given to the child: the host's copies go now. */
@@ -598,7 +720,8 @@ psf_fork_process_reaped (PsfSubprocess *subprocess,
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
   PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
 
-  /* Everything the child wrote before it exited is in the pipe now. */
+  /* Everything the child wrote before it exited is in the pipe now; a
+   * read() that fails here is a report lost. */
   if (priv->report_fd >= 0)
     psf_fork_process_read_report (self);
   psf_fork_process_close_report (self);
@@ -611,7 +734,56 @@ psf_fork_process_reaped (PsfSubprocess *subprocess,
   if (klass->report != NULL)
     klass->report (self, priv->report);
 
+  /* A child that says it succeeded, with a report that did not arrive
+   * whole, did not succeed: the task gets the returncode the routines
+   * exit with when they cannot write theirs (and wait_check says why). */
+  if (returncode == 0 && priv->report_error != 0)
+    returncode = psf_child_exit_report (priv->report_error);
+  else if (returncode == 0 && priv->report_incomplete)
+    returncode = PSF_CHILD_EXIT_REPORT;
+
   PSF_SUBPROCESS_CLASS (psf_fork_process_parent_class)->reaped (subprocess, returncode);
+}
+
+static void
+psf_fork_process_check (PsfTask  *task,
+                        GError  **error)
+{
+  PsfForkProcess *self = PSF_FORK_PROCESS (task);
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  int rc = psf_task_get_returncode (task);
+
+  if (rc > 0 && !psf_subprocess_get_timed_out (PSF_SUBPROCESS (self)))
+    {
+      if (priv->report_error != 0)
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                       _("The report of the child could not be read: "
+                         "read(report channel): %s"),
+                       g_strerror (priv->report_error));
+          return;
+        }
+      /* Only the built-in routines exit with this meaning. */
+      if (PSF_FORK_PROCESS_GET_CLASS (self)->routine != NULL &&
+          rc > PSF_CHILD_EXIT_REPORT && rc <= 255)
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                       _("The child could not send its report: "
+                         "write(report channel): %s"),
+                       g_strerror (rc - PSF_CHILD_EXIT_REPORT));
+          return;
+        }
+    }
+
+  PSF_TASK_CLASS (psf_fork_process_parent_class)->check (task, error);
+}
+
+void
+psf_fork_process_report_incomplete (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  priv->report_incomplete = TRUE;
 }
 
 static void
@@ -681,6 +853,7 @@ psf_fork_process_class_init (PsfForkProcessClass *klass)
   object_class->set_property = psf_fork_process_set_property;
 
   task_class->start = psf_fork_process_start;
+  task_class->check = psf_fork_process_check;
   subprocess_class->reaped = psf_fork_process_reaped;
 
   /**

@@ -9,6 +9,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
 #include "psf-syncfs-process.h"
@@ -21,6 +22,9 @@ struct _PsfSyncfsProcess
   char          **paths;
   char          **resolved;
   GPtrArray      *results;
+  guint           n_reported;     /* paths with a record */
+  int             failed_call;    /* the helper's failure record, or 0 */
+  int             failed_errno;
   guint           sync_fallback : 1;
 };
 
@@ -54,7 +58,11 @@ G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS
  * The returncode is 0 when every filesystem reached was synced, and 1 when
  * syncfs() failed on one (every filesystem is still tried) or does not exist
  * (`ENOSYS`). With [property@Psf.SyncfsProcess:sync-fallback], a missing
- * syncfs() is replaced by one sync() and the returncode is 0.
+ * syncfs() is replaced by one sync() and the returncode is 0. A report that
+ * does not arrive whole fails the task: 128 + errno when the child could
+ * not write it or the parent could not read it, 128 when a path has no
+ * record although the child exited 0; 2 when the helper could not read its
+ * input. [method@Psf.Task.wait_check_finish] says which.
  *
  * [method@Psf.SyncfsProcess.get_results] gives one [class@Psf.SyncfsResult]
  * per input path once the task has exited, and
@@ -133,12 +141,19 @@ psf_syncfs_process_report (PsfForkProcess *process,
   guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
   guint used;
 
-  used = psf_syncfs_results_decode (self->results,
-                                    (const char * const *) self->paths, n,
-                                    data, len);
+  used = psf_syncfs_results_decode_full (self->results,
+                                         (const char * const *) self->paths, n,
+                                         data, len,
+                                         &self->failed_call, &self->failed_errno);
+  self->n_reported = used;
   if (used != n)
-    g_debug ("syncfs child reported %u of %u paths (%" G_GSIZE_FORMAT " bytes)",
-             used, n, len);
+    {
+      g_debug ("syncfs child reported %u of %u paths (%" G_GSIZE_FORMAT " bytes)",
+               used, n, len);
+      /* The routine sends a record for every path, whatever happened to
+       * it: a path without one is unconfirmed, not synced. */
+      psf_fork_process_report_incomplete (process);
+    }
 }
 
 static void
@@ -168,7 +183,24 @@ psf_syncfs_process_check (PsfTask  *task,
 
   if (first == NULL)
     {
-      PSF_TASK_CLASS (psf_syncfs_process_parent_class)->check (task, error);
+      int rc = psf_task_get_returncode (task);
+      guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+
+      if (rc > 0 && self->failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
+        g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                     _("The helper could not map its input: mmap(fd %d): %s"),
+                     PSF_CHILD_INPUT_FD, g_strerror (self->failed_errno));
+      else if (rc == PSF_CHILD_EXIT_REPORT && self->n_reported < n)
+        g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
+                     g_dngettext (GETTEXT_PACKAGE,
+                                  "The report of the child is incomplete: "
+                                  "%u of %u path reported",
+                                  "The report of the child is incomplete: "
+                                  "%u of %u paths reported",
+                                  n),
+                     self->n_reported, n);
+      else
+        PSF_TASK_CLASS (psf_syncfs_process_parent_class)->check (task, error);
       return;
     }
 

@@ -70,14 +70,21 @@ psf_syncfs_result_new (const char      *path,
 }
 
 guint
-psf_syncfs_results_decode (GPtrArray          *results,
-                           const char * const *paths,
-                           guint               n_paths,
-                           const guint8       *report,
-                           gsize               report_len)
+psf_syncfs_results_decode_full (GPtrArray          *results,
+                                const char * const *paths,
+                                guint               n_paths,
+                                const guint8       *report,
+                                gsize               report_len,
+                                int                *failed_call,
+                                int                *failed_errno)
 {
   g_autofree gboolean *seen = g_new0 (gboolean, n_paths);
   guint used = 0;
+
+  if (failed_call != NULL)
+    *failed_call = 0;
+  if (failed_errno != NULL)
+    *failed_errno = 0;
 
   g_ptr_array_set_size (results, 0);
   for (guint i = 0; i < n_paths; i++)
@@ -91,11 +98,25 @@ psf_syncfs_results_decode (GPtrArray          *results,
 
       memcpy (&record, report + off, sizeof record);
 
+      /* No errno is negative or above the kernel's MAX_ERRNO. */
+      if (record.error < 0 || record.error > PSF_CHILD_MAX_ERRNO)
+        continue;
+
+      if (record.index == PSF_SYNCFS_INDEX_FAILURE)
+        {
+          /* The first one counts, a valid one only. */
+          if (failed_call != NULL && *failed_call == 0 &&
+              record.status == PSF_CHILD_FAILED_MMAP_INPUT && record.error > 0)
+            {
+              *failed_call = record.status;
+              *failed_errno = record.error;
+            }
+          continue;
+        }
+
       if (record.index >= n_paths || seen[record.index])
         continue;
       if (record.status < PSF_SYNCFS_STATUS_SYNCED || record.status > PSF_SYNCFS_STATUS_FAILED)
-        continue;
-      if (record.error < 0)
         continue;
 
       seen[record.index] = TRUE;
@@ -107,6 +128,17 @@ psf_syncfs_results_decode (GPtrArray          *results,
     }
 
   return used;
+}
+
+guint
+psf_syncfs_results_decode (GPtrArray          *results,
+                           const char * const *paths,
+                           guint               n_paths,
+                           const guint8       *report,
+                           gsize               report_len)
+{
+  return psf_syncfs_results_decode_full (results, paths, n_paths, report, report_len,
+                                         NULL, NULL);
 }
 
 /**

@@ -5,9 +5,9 @@
  * The report of a syncfs child is untrusted: a crashed, killed, outdated or
  * hostile helper may send a truncated, oversized or garbage stream,
  * records with indices out of range or repeated, statuses that do not
- * exist, negative errnos. psf_syncfs_results_decode() must give exactly one
- * result per input path whatever it gets, and use only the first valid
- * record of each index.
+ * exist, negative errnos or ones above 4095. psf_syncfs_results_decode()
+ * must give exactly one result per input path whatever it gets, and use
+ * only the first valid record of each index.
  *
  * Input: 2 bytes (little endian) number of paths, modulo 1025; the rest is
  * the report. Every result is checked against an independent decoding of
@@ -86,7 +86,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       memcpy (&r, report + off, sizeof r);
       if (r.index >= n_paths || expected_status[r.index] != -1)
         continue;
-      if (r.status < PSF_SYNCFS_STATUS_SYNCED || r.status > PSF_SYNCFS_STATUS_FAILED || r.error < 0)
+      if (r.status < PSF_SYNCFS_STATUS_SYNCED || r.status > PSF_SYNCFS_STATUS_FAILED ||
+          r.error < 0 || r.error > PSF_CHILD_MAX_ERRNO)
         continue;
       expected_status[r.index] = r.status;
       expected_error[r.index] = r.error;
