@@ -49,6 +49,11 @@ def report_seeds():
     write('report-decode', 'bad-status', report(3, [(0, 4, 0, 0, dev), (1, -1, 0, 0, dev), (2, 0x7fffffff, 0, 0, 0)]))
     write('report-decode', 'negative-errno', report(2, [(0, FAILED, -5, 0, dev), (1, FAILED, -2147483648, 0, dev)]))
     write('report-decode', 'huge-errno', report(1, [(0, FAILED, 2147483647, 0, dev)]))
+    # 4095 is the largest errno the decoder takes (the kernel's MAX_ERRNO).
+    write('report-decode', 'errno-limit', report(2, [(0, FAILED, 4096, 0, dev), (0, FAILED, 4095, 0, dev),
+                                                     (1, SKIPPED, 4096, 0, 0)]))
+    # The helper's failure record (index 0xffffffff, call 1 = mmap of the input).
+    write('report-decode', 'failure-record', report(1, [(0xffffffff, 1, 12, 0, 0), (0, SYNCED, 0, 0, dev)]))
     write('report-decode', 'oversized', report(2, [(i % 7, i % 4, i, 0, i) for i in range(1000)]))
     write('report-decode', 'max-paths-reversed', report(1024, [(1023 - i, i % 4, 0, 0, dev) for i in range(1024)]))
     rng = random.Random(7)
