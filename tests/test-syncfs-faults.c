@@ -19,24 +19,6 @@
 
 #include "test-utils.h"
 
-typedef struct
-{
-  GError  *error;
-  gboolean ok;
-  gboolean done;
-} CheckData;
-
-static void
-wait_check_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  CheckData *data = user_data;
-
-  data->ok = psf_task_wait_check_finish (PSF_TASK (object), result, &data->error);
-  data->done = TRUE;
-}
-
 static gboolean
 shim_loaded (void)
 {
@@ -52,14 +34,14 @@ static PsfSyncfsProcess *
 run_checked (PsfStartMethod      method,
              const char * const *paths,
              gboolean            fallback,
-             CheckData          *data)
+             PsfTestCheck          *data)
 {
   PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
   psf_syncfs_process_set_sync_fallback (proc, fallback);
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, data);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, data);
   psf_test_run_until (&data->done, 30000);
   return proc;
 }
@@ -82,7 +64,7 @@ test_eio (gconstpointer data)
   const char *paths[] = { build_dir, "/nonexistent-psf", "/dev/shm", NULL };
   g_autoptr(PsfSyncfsProcess) proc = NULL;
   g_autofree char *expected = NULL;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   if (!shim_loaded ())
     {
@@ -119,8 +101,8 @@ test_enosys (gconstpointer data)
   g_autoptr(PsfSyncfsProcess) proc = NULL;
   g_autoptr(PsfSyncfsProcess) fallback = NULL;
   g_autofree char *expected = NULL;
-  CheckData check = { 0 };
-  CheckData check2 = { 0 };
+  PsfTestCheck check = { 0 };
+  PsfTestCheck check2 = { 0 };
 
   if (!shim_loaded ())
     {
@@ -156,7 +138,7 @@ test_eio_not_hidden_by_fallback (gconstpointer data)
   PsfStartMethod method = GPOINTER_TO_INT (data);
   const char *paths[] = { "/", NULL };
   g_autoptr(PsfSyncfsProcess) proc = NULL;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   if (!shim_loaded ())
     {
@@ -179,7 +161,7 @@ count_calls (PsfStartMethod      method,
 {
   g_autoptr(PsfSyncfsProcess) proc = NULL;
   g_autofree char *fd_text = NULL;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   int pipe_fds[2];
   char buf[256];
   ssize_t n;
@@ -193,7 +175,7 @@ count_calls (PsfStartMethod      method,
   /* The counting fd must reach the child. */
   psf_spawn_process_set_close_fds (PSF_SPAWN_PROCESS (proc), FALSE);
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   psf_test_run_until (&check.done, 30000);
   g_unsetenv ("PSF_SHIM_SYNCFS_COUNT_FD");
   g_assert_no_error (check.error);

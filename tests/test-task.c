@@ -546,34 +546,16 @@ test_send_signal (void)
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
 }
 
-typedef struct
-{
-  GError  *error;
-  gboolean ok;
-  gboolean done;
-} CheckData;
-
-static void
-wait_check_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  CheckData *data = user_data;
-
-  data->ok = psf_task_wait_check_finish (PSF_TASK (object), result, &data->error);
-  data->done = TRUE;
-}
-
 static void
 test_timeout (void)
 {
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "30000");
   PsfTask *task = PSF_TASK (proc);
-  CheckData data = { 0 };
+  PsfTestCheck data = { 0 };
 
   psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 100);
   g_assert_true (psf_task_start (task, NULL));
-  psf_task_wait_check_async (task, NULL, wait_check_cb, &data);
+  psf_task_wait_check_async (task, NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
 
   g_assert_false (data.ok);
@@ -592,10 +574,10 @@ check_failure (const char *mode,
                const char *expected_text)
 {
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new (mode, arg);
-  CheckData data = { 0 };
+  PsfTestCheck data = { 0 };
 
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &data);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
   g_assert_false (data.ok);
   g_assert_error (data.error, PSF_ERROR, expected_code);
@@ -608,10 +590,10 @@ static void
 test_wait_check (void)
 {
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
-  CheckData data = { 0 };
+  PsfTestCheck data = { 0 };
 
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &data);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
   g_assert_no_error (data.error);
   g_assert_true (data.ok);

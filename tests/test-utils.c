@@ -134,3 +134,27 @@ psf_test_prog_new (const char *mode,
 
   return psf_spawn_process_new (argv);
 }
+
+void
+psf_test_wait_check_cb (GObject      *object,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  PsfTestCheck *check = user_data;
+
+  check->ok = psf_task_wait_check_finish (PSF_TASK (object), result, &check->error);
+  check->done = TRUE;
+}
+
+void
+psf_test_run_checked (PsfTask      *task,
+                      PsfTestCheck *check)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (psf_task_start (task, &error));
+  g_assert_no_error (error);
+  psf_task_wait_check_async (task, NULL, psf_test_wait_check_cb, check);
+  psf_test_run_until (&check->done, 30000);
+  g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
+}

@@ -32,6 +32,24 @@ const char *psf_test_prog_path          (void);
 PsfSpawnProcess *psf_test_prog_new      (const char *mode,
                                          const char *arg);
 
+/* What a psf_task_wait_check_async() call gave: psf_test_wait_check_cb()
+ * fills it in (the error is the caller's to free). */
+typedef struct
+{
+  GError  *error;
+  gboolean ok;
+  gboolean done;
+} PsfTestCheck;
+
+void        psf_test_wait_check_cb      (GObject      *object,
+                                         GAsyncResult *result,
+                                         gpointer      user_data);
+
+/* Starts @task (which must succeed), waits with wait_check_async() and
+ * iterates the thread-default context until it completes (30 s at most). */
+void        psf_test_run_checked        (PsfTask      *task,
+                                         PsfTestCheck *check);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

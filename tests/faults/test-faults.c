@@ -137,38 +137,6 @@ assert_finalized (gpointer task)
   g_assert_null (weak);
 }
 
-typedef struct
-{
-  GError  *error;
-  gboolean ok;
-  gboolean done;
-} CheckData;
-
-static void
-wait_check_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  CheckData *data = user_data;
-
-  data->ok = psf_task_wait_check_finish (PSF_TASK (object), result, &data->error);
-  data->done = TRUE;
-}
-
-/* Starts @task (which must start) and waits for it with wait_check. */
-static void
-run_checked (PsfTask   *task,
-             CheckData *check)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (psf_task_start (task, &error));
-  g_assert_no_error (error);
-  psf_task_wait_check_async (task, NULL, wait_check_cb, check);
-  psf_test_run_until (&check->done, 30000);
-  g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
-}
-
 static PsfSyncfsProcess *
 syncfs_new (PsfStartMethod      method,
             const char * const *paths)
@@ -220,7 +188,7 @@ assert_start_fails_in (PsfTask    *task,
                        const char *message)
 {
   g_autoptr(GError) error = NULL;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   g_assert_false (psf_task_start (task, &error));
   g_assert_error (error, PSF_ERROR, code);
@@ -235,7 +203,7 @@ assert_start_fails_in (PsfTask    *task,
     g_assert_cmpuint (fault_hits (), >=, 1);
 
   disarm (PSF_IS_SPAWN_PROCESS (task) ? PSF_SPAWN_PROCESS (task) : NULL);
-  run_checked (task, &check);
+  psf_test_run_checked (task, &check);
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
   g_assert_cmpint (psf_task_get_returncode (task), ==, 0);
@@ -359,7 +327,7 @@ test_host_spawn_process (Fixture       *f,
     {
       PsfSpawnProcess *proc = psf_test_prog_new ("exit", "0");
       g_autoptr(GError) error = NULL;
-      CheckData check = { 0 };
+      PsfTestCheck check = { 0 };
 
       arm (NULL, cases[i].spec);
       g_assert_false (psf_task_start (PSF_TASK (proc), &error));
@@ -370,7 +338,7 @@ test_host_spawn_process (Fixture       *f,
       g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
 
       disarm (NULL);
-      run_checked (PSF_TASK (proc), &check);
+      psf_test_run_checked (PSF_TASK (proc), &check);
       g_assert_true (check.ok);
       assert_finalized (proc);
     }
@@ -384,14 +352,14 @@ test_host_no_pidfd (Fixture       *f,
 {
   const char *paths[] = { f->file, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc),
        "pidfd_open,errno=ENOSYS,where=host;syncfs,action=hang,where=child");
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   g_assert_cmpuint (fault_hits (), >=, 1);
   psf_task_cancel (PSF_TASK (proc));
   psf_test_run_until (&check.done, 30000);
@@ -414,12 +382,12 @@ test_host_read_report (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("The report of the child could not be read: "
                                                "read(report channel): %s", g_strerror (EIO));
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (NULL, "read,errno=EIO,path=pipe:*,where=host");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   g_assert_cmpuint (fault_hits (), >=, 1);
   disarm (NULL);
 
@@ -442,7 +410,7 @@ test_host_read_report_once (Fixture       *f,
 {
   const char *paths[] = { f->file, f->build_dir, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
@@ -450,7 +418,7 @@ test_host_read_report_once (Fixture       *f,
   arm (PSF_SPAWN_PROCESS (proc),
        "read,errno=EIO,nth=1,path=pipe:*,where=host;"
        "syncfs,action=delay,ms=50,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_no_error (check.error);
@@ -469,7 +437,7 @@ test_host_signal_fails (Fixture       *f,
 {
   const char *paths[] = { f->file, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   g_autoptr(GError) error = NULL;
 
   REQUIRE_SHIM ();
@@ -479,7 +447,7 @@ test_host_signal_fails (Fixture       *f,
        "pidfd_send_signal,errno=EPERM,where=host;kill,errno=EPERM,where=host;"
        "syncfs,action=hang,where=child");
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
 
   g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*Operation not permitted*");
   psf_task_cancel (PSF_TASK (proc));
@@ -551,7 +519,7 @@ test_host_logfile_no_pty (Fixture       *f,
   g_autofree char *logfile = g_build_filename (f->tmpdir, "psf.log", NULL);
   g_autofree char *contents = NULL;
   PsfSpawnProcess *proc = psf_test_prog_new ("cwd", NULL);
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   if (!has_property (proc, "logfile"))
@@ -563,7 +531,7 @@ test_host_logfile_no_pty (Fixture       *f,
 
   g_object_set (proc, "logfile", logfile, "background", TRUE, "cwd", f->tmpdir, NULL);
   arm (NULL, "open,errno=EACCES,path=/dev/pts/*,where=host");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   /* 0 when this machine has no pseudo-terminals at all: a pipe either way. */
   g_test_message ("pty slave opens refused: %u", fault_hits ());
   disarm (NULL);
@@ -596,7 +564,7 @@ test_child_syncfs_nth (Fixture       *f,
   g_autoptr(GPtrArray) results = NULL;
   g_autofree char *expected = NULL;
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   guint failed;
 
   REQUIRE_SHIM ();
@@ -608,7 +576,7 @@ test_child_syncfs_nth (Fixture       *f,
 
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,nth=2,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
@@ -634,7 +602,7 @@ test_child_syncfs_path (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("syncfs(/dev/shm): %s (and 1 more path failed)",
                                                g_strerror (EROFS));
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   if (same_device (f->build_dir, "/dev/shm"))
@@ -646,7 +614,7 @@ test_child_syncfs_path (Fixture       *f,
 
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EROFS,path=/dev/shm,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
   g_unlink (shm_file);
 
@@ -668,12 +636,12 @@ test_child_open_path (Fixture       *f,
   const char *paths[] = { f->file, f->build_dir, NULL };
   g_autofree char *spec = g_strdup_printf ("open,errno=EACCES,path=%s,where=child", f->file);
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), spec);
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   /* Portage's rule: an unopenable path is skipped, the run succeeds. */
@@ -690,12 +658,12 @@ test_child_open_all (Fixture       *f,
 {
   const char *paths[] = { f->file, f->build_dir, "/dev/shm", NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), "open,errno=EMFILE,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   /* Still Portage's rule: nothing could be opened, nothing failed. The
@@ -714,12 +682,12 @@ test_child_stat_path (Fixture       *f,
   g_autofree char *spec = g_strdup_printf ("stat,errno=EOVERFLOW,path=%s,where=child", f->file);
   g_autoptr(GPtrArray) results = NULL;
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), spec);
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_true (check.ok);
@@ -740,12 +708,12 @@ test_child_write_report (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("The child could not send its report: "
                                                "write(report channel): %s", g_strerror (EIO));
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), "write,errno=EIO,path=pipe:*,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 128 + EIO);
@@ -765,12 +733,12 @@ test_child_segv (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("The child process was killed by signal %d (%s)",
                                                SIGSEGV, g_strsignal (SIGSEGV));
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=segv,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGSEGV);
@@ -789,14 +757,14 @@ test_child_hang_timeout (Fixture       *f,
 {
   const char *paths[] = { f->file, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   g_autofree char *expected = NULL;
 
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 300);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   expected = g_strdup_printf ("Process %d timed out after 300 ms",
@@ -845,7 +813,7 @@ test_child_hang_ignore_term (Fixture       *f,
 {
   const char *paths[] = { f->file, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   int ready[2];
   char byte;
 
@@ -857,7 +825,7 @@ test_child_hang_ignore_term (Fixture       *f,
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), ready[1], 9);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
   g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  psf_task_wait_check_async (PSF_TASK (proc), NULL, wait_check_cb, &check);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   g_assert_true (wait_fd (ready[0], 30000));
   g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
 
@@ -900,7 +868,7 @@ test_child_grandchild (Fixture       *f,
 {
   const char *paths[] = { f->file, f->build_dir, NULL };
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   ExitProbe probe = { 0 };
   pid_t grandchild = 0;
   int hold[2];
@@ -914,7 +882,7 @@ test_child_grandchild (Fixture       *f,
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   g_signal_connect (proc, "exited", G_CALLBACK (probe_exited_cb), &probe);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,nth=1,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
   g_assert_true (wait_fd (hold[0], 30000));
   g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
@@ -944,12 +912,12 @@ test_child_mmap_input (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("The helper could not map its input: "
                                                "mmap(fd 4): %s", g_strerror (ENOMEM));
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
   proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
   arm (PSF_SPAWN_PROCESS (proc), "mmap,errno=ENOMEM,path=/memfd:psf-input*,where=child");
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 2);
@@ -1014,7 +982,7 @@ test_child_fcntl (Fixture       *f,
   const char *paths[] = { f->file, NULL };
   PsfSyncfsProcess *proc;
   g_autoptr(GError) error = NULL;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   int fds[2];
 
   REQUIRE_SHIM ();
@@ -1031,7 +999,7 @@ test_child_fcntl (Fixture       *f,
   g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
   disarm (NULL);
 
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   g_assert_no_error (check.error);
   assert_synced (proc, 0);
   assert_finalized (proc);
@@ -1051,7 +1019,7 @@ test_bad_cwd (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("chdir(%s): %s", missing, g_strerror (ENOENT));
   g_autoptr(GError) error = NULL;
   PsfSyncfsProcess *proc;
-  CheckData check = { 0 };
+  PsfTestCheck check = { 0 };
   PsfSpawnProcess *spawn = psf_test_prog_new ("exit", "0");
 
   psf_spawn_process_set_cwd (spawn, missing);
@@ -1083,7 +1051,7 @@ test_bad_cwd (Fixture       *f,
   g_clear_error (&error);
 
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), f->tmpdir);
-  run_checked (PSF_TASK (proc), &check);
+  psf_test_run_checked (PSF_TASK (proc), &check);
   g_assert_no_error (check.error);
   assert_synced (proc, 0);
   assert_finalized (proc);
@@ -1227,12 +1195,12 @@ warm_up (void)
     {
       g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
       g_autoptr(PsfSpawnProcess) spawn = psf_test_prog_new ("exit", "0");
-      CheckData check = { 0 };
-      CheckData check2 = { 0 };
+      PsfTestCheck check = { 0 };
+      PsfTestCheck check2 = { 0 };
 
       psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 60000);
-      run_checked (PSF_TASK (proc), &check);
-      run_checked (PSF_TASK (spawn), &check2);
+      psf_test_run_checked (PSF_TASK (proc), &check);
+      psf_test_run_checked (PSF_TASK (spawn), &check2);
       g_clear_error (&check.error);
       g_clear_error (&check2.error);
     }
