@@ -5,7 +5,9 @@
  * Off by default: with no rule, every call goes straight to libc.
  *
  * Rules come from the environment variable PSF_FAULT (read once, at load:
- * this is how an exec'd child, such as the helper psf-child, gets them) or
+ * this is how an exec'd child, such as the helper psf-child, gets them; a
+ * child forked by the process that loaded the shim, such as a forkserver
+ * child with set-up options, reads it at its first interposed call) or
  * from psf_fault_configure() (how a test process sets them for itself and
  * for the children it forks; found with dlsym(RTLD_DEFAULT, ...)).
  *
@@ -160,6 +162,9 @@ typedef struct
 static RuleSet sets[N_SETS];
 static unsigned next_set;
 static RuleSet *current;
+
+/* The process that loaded the shim (ran its constructor). */
+static pid_t loader_pid;
 
 /* The real functions, looked up once at load (dlsym is not
  * async-signal-safe, a forked child must not call it). */
@@ -469,10 +474,31 @@ psf_fault_init (void)
   real_pidfd_send_signal = lookup ("pidfd_send_signal");
   real_kill = lookup ("kill");
 
+  loader_pid = getpid ();
+
   /* Rules given through the environment belong to the process that gave
    * them: here, "where=host" never matches and "where=child" always does. */
   if (spec != NULL && *spec != '\0')
     configure (spec, 0);
+}
+
+/* A child that a long-lived process (the forkserver) forked for a task
+ * got the task's environment in environ, after the constructor ran. Such
+ * a child, whose parent is the process that loaded the shim, takes the
+ * rules of its PSF_FAULT when it has none. Only a forked copy can be one:
+ * a child cloned with CLONE_VM shares the server's memory, but its parent
+ * is the host (CLONE_PARENT), so it never writes here. */
+static RuleSet *
+rules_from_environment (void)
+{
+  const char *spec;
+
+  if (loader_pid == 0 || getpid () == loader_pid || getppid () != loader_pid)
+    return NULL;
+  spec = getenv ("PSF_FAULT");
+  if (spec == NULL || *spec == '\0' || configure (spec, 0) < 0)
+    return NULL;
+  return __atomic_load_n (&current, __ATOMIC_ACQUIRE);
 }
 
 /* ---- the async-signal-safe path ----------------------------------------- */
@@ -606,6 +632,9 @@ check (Call        call,
   int saved_errno = errno;
   int result = 0;
 
+  if (set == NULL)
+    set = rules_from_environment ();
+  errno = saved_errno;
   if (set == NULL || !(set->call_mask & (1u << call)))
     return 0;
 
