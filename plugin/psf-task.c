@@ -494,8 +494,10 @@ psf_task_class_init (PsfTaskClass *klass)
    * PsfTask:cancellable:
    *
    * A #GCancellable whose cancellation cancels the task, as
-   * [method@Psf.Task.cancel] does. It may be cancelled from any thread; the
-   * task acts on it in its own context.
+   * [method@Psf.Task.cancel] does. It may be cancelled from any thread,
+   * even while the task is being finalized in another. A running task acts
+   * on it in its own context; a task not yet started is marked at once
+   * (#PsfTask:cancelled reads %TRUE) and start() then creates nothing.
    *
    * Since: 1.0
    */
