@@ -86,6 +86,7 @@ typedef struct
   uint32_t gid;
   uint32_t groups_off;     /* uint32_t[n_groups] */
   uint32_t n_groups;
+  int32_t  host_cpu;       /* where the sender ran (sched_getcpu()), or -1 */
 } PsfForkserverRequest;
 
 /* Status records. */

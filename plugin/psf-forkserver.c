@@ -22,8 +22,10 @@
  *     with close-fds FALSE also every inheritable fd of the host, as a
  *     fork or a spawn would pass them;
  *  2. makes a status pipe for this task, sends the request with the write
- *     end, and waits (poll(), at most STARTED_TIMEOUT_MS) for STARTED with
- *     the pid, and for SETUP_DONE when the task has set-up options;
+ *     end (and the CPU we run on: an idle worker waits there, so that the
+ *     round trip does not wake an idle CPU), and waits (poll(), at most
+ *     STARTED_TIMEOUT_MS) for STARTED with the pid, and for SETUP_DONE when
+ *     the task has set-up options;
  *  3. the common child is made with CLONE_PARENT: it is this process's own
  *     child, watched by psf_subprocess_watch() like those of the other
  *     methods, and the status pipe is closed at once. A child with set-up
@@ -64,6 +66,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -658,6 +661,9 @@ request_send_locked (Request *request)
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN (fds_len);
   memcpy (CMSG_DATA (cmsg), request->fds->data, fds_len);
+
+  /* Where we run now: the server keeps a worker waiting there. */
+  ((PsfForkserverRequest *) (void *) request->message->data)->host_cpu = sched_getcpu ();
 
   for (;;)
     {

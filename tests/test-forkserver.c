@@ -312,6 +312,69 @@ test_cancel (void)
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
+/* Cpus_allowed_list of @pid (or of this process, 0). */
+static char *
+cpus_allowed (GPid pid)
+{
+  g_autofree char *path = pid > 0 ? g_strdup_printf ("/proc/%d/status", (int) pid)
+                                  : g_strdup ("/proc/self/status");
+  g_autofree char *contents = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  line = strstr (contents, "Cpus_allowed_list:");
+  g_assert_nonnull (line);
+  line += strlen ("Cpus_allowed_list:");
+  return g_strstrip (g_strndup (line, strcspn (line, "\n")));
+}
+
+/* Idle workers wait bound to the host's CPU, and a child is born with its
+ * worker's affinity: it must not keep it (nor its sub-children). */
+static void
+test_child_affinity (void)
+{
+  g_autofree char *ours = cpus_allowed (0);
+  g_autoptr(GError) error = NULL;
+
+  if (!shim_loaded ())
+    {
+      g_test_skip ("the syncfs shim is not preloaded");
+      return;
+    }
+
+  /* Every idle worker has served a request by now. */
+  for (int i = 0; i < 8; i++)
+    g_assert_cmpint (sync_run ("/"), ==, 0);
+
+  for (int setup = 0; setup < 2; setup++)
+    {
+      g_autoptr(PsfSyncfsProcess) proc = NULL;
+      g_autofree char *theirs = NULL;
+      GPid pid;
+
+      g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
+      proc = sync_new ("/");
+      if (setup)
+        g_object_set (proc, "umask", 022, NULL);
+      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+      g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
+      wait_for_child (PSF_TASK (proc));
+
+      /* Asleep: in the shim's syncfs(), past the unbinding. */
+      pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
+      for (guint i = 0; i < 5000 && psf_test_proc_state (pid) != 'S'; i++)
+        g_usleep (1000);
+      g_assert_cmpint (psf_test_proc_state (pid), ==, 'S');
+      theirs = cpus_allowed (pid);
+      g_assert_cmpstr (theirs, ==, ours);
+
+      psf_task_cancel (PSF_TASK (proc));
+      psf_test_run_until_exited (PSF_TASK (proc), 20000);
+      g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
+    }
+  g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
+}
+
 static void
 test_fd_map (void)
 {
@@ -716,6 +779,7 @@ main (int   argc,
   g_test_add_func ("/psf/forkserver/restart-after-crash", test_restart_after_crash);
   g_test_add_func ("/psf/forkserver/crash-while-running", test_crash_while_running);
   g_test_add_func ("/psf/forkserver/cancel", test_cancel);
+  g_test_add_func ("/psf/forkserver/child-affinity", test_child_affinity);
   g_test_add_func ("/psf/forkserver/fd-map", test_fd_map);
   g_test_add_func ("/psf/forkserver/setup-options", test_setup_options);
   g_test_add_func ("/psf/forkserver/setup-failure", test_setup_failure);
