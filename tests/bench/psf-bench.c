@@ -5,9 +5,10 @@
  *
  * One run measures medians of many iterations, round-robin (each iteration
  * runs every mode once, so drift hits all modes alike, as Portage's harness
- * does) after unmeasured warm-up iterations; the modes that fork the host
- * run in a second round-robin of their own, so that what a fork of a large
- * host leaves behind is charged to the forking modes only:
+ * does; in an order shuffled per iteration, so that no mode always follows
+ * the same one) after unmeasured warm-up iterations; the modes that fork
+ * the host run in a second round-robin of their own, so that what a fork of
+ * a large host leaves behind is charged to the forking modes only:
  *
  *  - in-process: open + syncfs + close per path, in this process (Portage's
  *    `ctypes_syncfs`): the floor of the work;
@@ -122,6 +123,8 @@ static char *opt_hosts = NULL;
 static gboolean opt_slow = FALSE;
 static gboolean opt_quick = FALSE;
 static gboolean opt_verbose = FALSE;
+static gboolean opt_fixed_order = FALSE;
+static GRand *order_rand;
 
 static GOptionEntry entries[] = {
   { "iterations", 'n', 0, G_OPTION_ARG_INT, &opt_iterations, "Measured iterations for K=1 and K=16 (200)", "N" },
@@ -133,6 +136,7 @@ static GOptionEntry entries[] = {
   { "slow-filesystems", 0, 0, G_OPTION_ARG_NONE, &opt_slow, "Only the 3 x 200 ms concurrency demonstration (needs the syncfs shim)", NULL },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Few iterations, small hosts: a smoke test", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print p10 and p90", NULL },
+  { "fixed-order", 0, 0, G_OPTION_ARG_NONE, &opt_fixed_order, "Run the modes in table order in every iteration instead of a shuffled order", NULL },
   { NULL }
 };
 
@@ -497,22 +501,47 @@ measure_host (HostResult    *result,
        * is not charged to a mode that never forks. */
       for (int pass = 0; pass < 2; pass++)
         for (int i = -opt_warmup; i < iterations; i++)
-          for (guint m = 0; m < N_MODES; m++)
-            {
-              double t0;
-              double t1;
+          {
+            guint order[N_MODES];
 
-              if (mode_forks_host (m) != (pass == 1))
-                continue;
-              /* The fork floor does not depend on K. */
-              if (m == MODE_FORK_FLOOR && k > 0)
-                continue;
-              t0 = now_us ();
-              run_mode (m, &sets[k]);
-              t1 = now_us ();
-              if (i >= 0)
-                g_array_append_val (samples[m], (double) { t1 - t0 });
-            }
+            /* Each iteration runs the modes in an order of its own (a
+             * seeded shuffle), so that every mode follows every other one
+             * as often: what ran just before shows in a call. A syncfs()
+             * right after another one of the same filesystem finds the
+             * journal committed and the disk's cache flushed, and costs a
+             * third of one after other work (measured here: 100 against
+             * 300-380 us), so the fixed order that put the floor right
+             * after the in-process mode favoured it (--fixed-order). */
+            for (guint j = 0; j < N_MODES; j++)
+              order[j] = j;
+            if (!opt_fixed_order)
+              for (guint j = N_MODES - 1; j > 0; j--)
+                {
+                  guint r = (guint) g_rand_int_range (order_rand, 0, (gint32) j + 1);
+                  guint t = order[j];
+
+                  order[j] = order[r];
+                  order[r] = t;
+                }
+
+            for (guint j = 0; j < N_MODES; j++)
+              {
+                guint m = order[j];
+                double t0;
+                double t1;
+
+                if (mode_forks_host (m) != (pass == 1))
+                  continue;
+                /* The fork floor does not depend on K. */
+                if (m == MODE_FORK_FLOOR && k > 0)
+                  continue;
+                t0 = now_us ();
+                run_mode (m, &sets[k]);
+                t1 = now_us ();
+                if (i >= 0)
+                  g_array_append_val (samples[m], (double) { t1 - t0 });
+              }
+          }
 
       for (guint m = 0; m < N_MODES; m++)
         {
@@ -560,6 +589,10 @@ measure_concurrent (ConcurrentResult *result,
   Crowd crowd = { 0, 0 };
   double t0;
 
+  /* What the previous mode left to its next iteration (a GSubprocess
+   * closes its pidfd there) is not this mode's baseline. */
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   result->method = method;
   result->fds_before = count_fds ();
   reset_peak_rss ();
@@ -823,6 +856,7 @@ main (int   argc,
     }
 
   made_dirs = g_ptr_array_new_with_free_func (g_free);
+  order_rand = g_rand_new_with_seed (6);
   root = opt_root != NULL ? opt_root : g_get_tmp_dir ();
 
   sync_program = g_find_program_in_path ("sync");
@@ -861,10 +895,11 @@ main (int   argc,
 
   g_print ("## psf benchmark\n\n");
   g_print ("%s, %ld CPUs; default start method %s; %d iterations (K=1000: %d) after %d "
-           "warm-up ones, round-robin (the modes that fork the host in a pass of their own); "
+           "warm-up ones, round-robin in %s order (the modes that fork the host in a pass of their own); "
            "K=1 and K=16 under %s, K=1000 under %s, /dev/shm and %s\n",
            g_get_os_info (G_OS_INFO_KEY_PRETTY_NAME), sysconf (_SC_NPROCESSORS_ONLN),
            method_name (default_method), opt_iterations, opt_iterations_1000, opt_warmup,
+           opt_fixed_order ? "table" : "a shuffled",
            root, root, third != NULL ? third : "/ (no third filesystem found)");
 
   host_list = g_strsplit (opt_hosts != NULL ? opt_hosts : "0,256,1024", ",", -1);
