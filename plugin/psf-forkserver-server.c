@@ -203,11 +203,14 @@ keep_above (int fd,
             int floor)
 {
   int moved;
+  int saved;
 
   if (fd < 0 || fd >= floor)
     return fd;
   moved = fcntl (fd, F_DUPFD, floor);
+  saved = errno;
   close (fd);
+  errno = saved;
   return moved;
 }
 
@@ -223,6 +226,26 @@ close_between (int first,
 #endif
   for (int fd = first; fd <= last && fd < 65536; fd++)
     close (fd);
+}
+
+/* A set-up step of the child failed: says which on @error_fd (the
+ * status pipe of a child with set-up options, whose host waits for
+ * SETUP_DONE or such a record; -1 otherwise: the host pre-checks what it
+ * can, the cwd above all) and ends the child. */
+static void __attribute__((noreturn))
+child_setup_failed (int         error_fd,
+                    const char *call,
+                    const char *detail,
+                    int         from,
+                    int         to)
+{
+  int saved = errno;
+
+  if (detail != NULL)
+    psf_child_setup_fail (error_fd, saved, call, detail);
+  else
+    psf_child_setup_fail_fds (error_fd, saved, call, from, to);
+  _exit (CHILD_SETUP_FAILED);
 }
 
 /* In the child, CLONE_VM or forked: see the top of the file for what it may
@@ -241,6 +264,7 @@ run_child (Job *job,
   int report_fd;
   int cwd_fd;
   int output_fd;
+  int error_fd;
   int low = 3;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
   sigset_t none;
@@ -275,25 +299,36 @@ run_child (Job *job,
   /* Whatever lies where a target goes moves up first, so that no dup2()
    * meets a source; the rest stays where the server received it. */
   status_fd = forked ? keep_above (job->status_fd, floor) : -1;
-  report_fd = keep_above (job->report_fd, floor);
-  cwd_fd = keep_above (job->cwd_fd, floor);
-  output_fd = keep_above (job->output_fd, floor);
-  for (size_t i = 0; i < n_maps; i++)
-    sources[i] = keep_above (job->sources[i], floor);
-  if ((forked && status_fd < 0) || report_fd < 0)
-    _exit (CHILD_SETUP_FAILED);
+  if (forked && status_fd < 0)
+    _exit (CHILD_SETUP_FAILED);  /* nowhere to say it */
+  error_fd = job->has_setup ? status_fd : -1;
 
-  if (output_fd >= 0 &&
-      (dup2 (output_fd, STDOUT_FILENO) < 0 || dup2 (output_fd, STDERR_FILENO) < 0))
-    _exit (CHILD_SETUP_FAILED);
+  if ((report_fd = keep_above (job->report_fd, floor)) < 0)
+    child_setup_failed (error_fd, "fcntl", NULL, job->report_fd, floor);
+  if (job->cwd_fd >= 0 && (cwd_fd = keep_above (job->cwd_fd, floor)) < 0)
+    child_setup_failed (error_fd, "fcntl", NULL, job->cwd_fd, floor);
+  if (job->cwd_fd < 0)
+    cwd_fd = -1;
+  if (job->output_fd >= 0 && (output_fd = keep_above (job->output_fd, floor)) < 0)
+    child_setup_failed (error_fd, "fcntl", NULL, job->output_fd, floor);
+  if (job->output_fd < 0)
+    output_fd = -1;
   for (size_t i = 0; i < n_maps; i++)
-    if (sources[i] < 0 || dup2 (sources[i], job->targets[i]) < 0)
-      _exit (CHILD_SETUP_FAILED);
+    if ((sources[i] = keep_above (job->sources[i], floor)) < 0)
+      child_setup_failed (error_fd, "fcntl", NULL, job->sources[i], floor);
+
+  if (output_fd >= 0 && dup2 (output_fd, STDOUT_FILENO) < 0)
+    child_setup_failed (error_fd, "dup2", NULL, output_fd, STDOUT_FILENO);
+  if (output_fd >= 0 && dup2 (output_fd, STDERR_FILENO) < 0)
+    child_setup_failed (error_fd, "dup2", NULL, output_fd, STDERR_FILENO);
+  for (size_t i = 0; i < n_maps; i++)
+    if (dup2 (sources[i], job->targets[i]) < 0)
+      child_setup_failed (error_fd, "dup2", NULL, sources[i], job->targets[i]);
 
   if (cwd_fd >= 0 && fchdir (cwd_fd) < 0)
-    _exit (CHILD_SETUP_FAILED);
+    child_setup_failed (error_fd, "fchdir", "the host's working directory", 0, 0);
   if (job->cwd != NULL && chdir (job->cwd) < 0)
-    _exit (CHILD_SETUP_FAILED);
+    child_setup_failed (error_fd, "chdir", job->cwd, 0, 0);
 
   /* Everything else of the server goes: the control socket, the epoll
    * sets, other requests' fds, the sources once copied. Kept: stdio, the
