@@ -262,8 +262,8 @@ run_child (Job *job,
   int floor = 3;
   int status_fd;
   int report_fd;
-  int cwd_fd;
-  int output_fd;
+  int cwd_fd = -1;
+  int output_fd = -1;
   int error_fd;
   int low = 3;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
@@ -307,12 +307,8 @@ run_child (Job *job,
     child_setup_failed (error_fd, "fcntl", NULL, job->report_fd, floor);
   if (job->cwd_fd >= 0 && (cwd_fd = keep_above (job->cwd_fd, floor)) < 0)
     child_setup_failed (error_fd, "fcntl", NULL, job->cwd_fd, floor);
-  if (job->cwd_fd < 0)
-    cwd_fd = -1;
   if (job->output_fd >= 0 && (output_fd = keep_above (job->output_fd, floor)) < 0)
     child_setup_failed (error_fd, "fcntl", NULL, job->output_fd, floor);
-  if (job->output_fd < 0)
-    output_fd = -1;
   for (size_t i = 0; i < n_maps; i++)
     if ((sources[i] = keep_above (job->sources[i], floor)) < 0)
       child_setup_failed (error_fd, "fcntl", NULL, job->sources[i], floor);
