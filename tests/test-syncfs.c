@@ -354,16 +354,21 @@ test_unreadable_directory (Fixture       *f,
   const char *paths[] = { inside, NULL };
   g_autoptr(PsfSyncfsProcess) proc = NULL;
 
-  if (geteuid () == 0)
-    {
-      g_test_skip ("root is not stopped by directory permissions");
-      return;
-    }
-
   g_assert_no_errno (mkdir (locked, 0700));
   g_assert_true (g_file_set_contents (inside, "x", -1, NULL));
   g_assert_no_errno (chmod (locked, 0));
-  proc = run_sync (f, paths);
+  if (geteuid () == 0)
+    {
+      /* Root is not stopped by permissions: the child runs as nobody. */
+      proc = psf_syncfs_process_new (paths);
+      psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
+      g_object_set (proc, "uid", 65534, "gid", 65534, NULL);
+      psf_spawn_process_set_groups (PSF_SPAWN_PROCESS (proc), NULL, 0);
+      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_run_until_exited (PSF_TASK (proc), 30000);
+    }
+  else
+    proc = run_sync (f, paths);
   g_assert_no_errno (chmod (locked, 0700));
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, inside, PSF_SYNCFS_STATUS_SKIPPED, EACCES);
