@@ -663,16 +663,6 @@ main (int   argc,
       {
         g_autofree char *path = g_strdup_printf ("/psf/spawn-options/%s/%s", via_names[v], cases[i].name);
 
-        /* The log tests start GIO's threads. A fork of a host with other
-         * threads runs valgrind's leak check at its _exit() and sees their
-         * half-made allocations as lost, which turns its exit status into
-         * valgrind's error code at random: under valgrind the FORK cases
-         * are left to the plain and ASan runs. */
-        if (v == VIA_FORK && g_getenv ("PSF_UNDER_VALGRIND") != NULL)
-          {
-            g_test_add_data_func (path, "FORK children under valgrind", (GTestDataFunc) g_test_skip);
-            continue;
-          }
         g_test_add_data_func (path, GINT_TO_POINTER (v), cases[i].func);
       }
   g_test_add_func ("/psf/spawn-options/cgroup-kills-grandchildren", test_cgroup_kills_grandchildren);
