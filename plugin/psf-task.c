@@ -382,7 +382,7 @@ psf_task_get_property (GObject    *object,
       break;
 
     case PROP_CANCELLED:
-      g_value_set_boolean (value, priv->cancelled);
+      g_value_set_boolean (value, psf_task_get_cancelled (self));
       break;
 
     case PROP_BACKGROUND:
@@ -636,6 +636,11 @@ psf_task_start (PsfTask  *self,
       priv->started_source = psf_task_add_idle (self, psf_task_started_cb,
                                                 "[psf] started");
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+
+      /* Cancelled from inside ->start (a notify handler, say): the child
+       * exists now, so it can be told. */
+      if (priv->cancelled)
+        PSF_TASK_GET_CLASS (self)->cancel (self);
     }
 
   return TRUE;
@@ -1029,8 +1034,8 @@ psf_task_get_cancelled (PsfTask *self)
 
   g_return_val_if_fail (PSF_IS_TASK (self), FALSE);
 
-  if (priv->cancelled)
-    return TRUE;
+  if (priv->cancelled || priv->state != PSF_TASK_STATE_NEW)
+    return priv->cancelled;
 
   /* Cancelled through the cancellable before start(), maybe elsewhere. */
   g_mutex_lock (&priv->cancel_lock);
@@ -1137,13 +1142,25 @@ psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
     context = g_main_context_ref (priv->context);
   g_mutex_unlock (&priv->cancel_lock);
 
-  if (context != NULL)
+  if (context == NULL)
+    return;
+
+  /* Not g_main_context_invoke(): from another thread it would acquire an
+   * unowned context and cancel here, racing the task's own thread. */
+  if (g_main_context_is_owner (context))
+    psf_task_cancel (self);
+  else
     {
-      g_main_context_invoke_full (context, G_PRIORITY_DEFAULT,
-                                  psf_task_cancel_in_context_cb,
-                                  g_object_ref (self), g_object_unref);
-      g_main_context_unref (context);
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, psf_task_cancel_in_context_cb,
+                             g_object_ref (self), g_object_unref);
+      g_source_set_static_name (source, "[psf] cancellable");
+      g_source_attach (source, context);
+      g_source_unref (source);
     }
+  g_main_context_unref (context);
 }
 
 /**

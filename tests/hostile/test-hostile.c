@@ -765,6 +765,57 @@ cancel_now (gpointer data)
   return NULL;
 }
 
+static void
+record_notify_thread_cb (GObject    *object,
+                         GParamSpec *pspec,
+                         gpointer    user_data)
+{
+  *(GThread **) user_data = g_thread_self ();
+}
+
+/* A cancellable cancelled in another thread while nobody iterates the
+ * task's context (a host between two iterations, or not yet in its loop):
+ * the other thread must not take the idle context and cancel from there.
+ * The cancel, its notify and the signal happen in the task's own thread,
+ * when its loop runs. Before start(), the property reads TRUE at once. */
+static void
+test_host_cancel_thread_affinity (void)
+{
+  g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "20000");
+  g_autoptr(PsfSpawnProcess) unstarted = psf_test_prog_new ("sleep", "20000");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GCancellable) early = g_cancellable_new ();
+  GThread *notified = NULL;
+  GThread *thread;
+  gboolean cancelled = FALSE;
+
+  /* Before start: marked at once, in the property too. */
+  psf_task_set_cancellable (PSF_TASK (unstarted), early);
+  thread = g_thread_new ("psf-hostile-cancel", cancel_now, early);
+  g_thread_join (thread);
+  g_object_get (unstarted, "cancelled", &cancelled, NULL);
+  g_assert_true (cancelled);
+  g_assert_true (psf_task_get_cancelled (PSF_TASK (unstarted)));
+  g_assert_true (psf_task_start (PSF_TASK (unstarted), NULL));
+  g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (unstarted)), ==, 0);
+  psf_test_run_until_exited (PSF_TASK (unstarted), 20000);
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (unstarted)), ==, PSF_RETURNCODE_CANCELLED);
+
+  /* Running, context idle: acted on in this thread only. */
+  psf_task_set_cancellable (PSF_TASK (proc), cancellable);
+  g_signal_connect (proc, "notify::cancelled", G_CALLBACK (record_notify_thread_cb), &notified);
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  thread = g_thread_new ("psf-hostile-cancel", cancel_now, cancellable);
+  g_thread_join (thread);
+  g_assert_null (notified);
+  g_assert_false (psf_task_get_cancelled (PSF_TASK (proc)));
+  psf_test_run_until_exited (PSF_TASK (proc), 20000);
+  g_assert_true (notified == g_thread_self ());
+  g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
+  drain_context ();
+}
+
 /* The host cancels the task's cancellable in another thread while it
  * drops the task (shutdown of a host that tracks its tasks loosely):
  * nothing may crash, deadlock or touch a finalized task. */
@@ -1278,6 +1329,7 @@ main (int   argc,
   g_test_add_func ("/psf/hostile/host/cancel-before-start-busy-default",
                    test_host_cancel_before_start_busy_default);
   g_test_add_func ("/psf/hostile/host/cancel-while-finalizing", test_host_cancel_while_finalizing);
+  g_test_add_func ("/psf/hostile/host/cancel-thread-affinity", test_host_cancel_thread_affinity);
   g_test_add_func ("/psf/hostile/host/cancel-exit-race", test_host_cancel_exit_race);
   g_test_add_func ("/psf/hostile/child/segv", test_child_segv);
   g_test_add_func ("/psf/hostile/child/ignore-term", test_child_ignore_term);
