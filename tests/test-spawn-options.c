@@ -40,9 +40,16 @@ test_describe_init (TestDescribe *self)
 {
 }
 
-typedef enum { VIA_EXEC, VIA_FORK, VIA_SPAWN } Via;
+typedef enum { VIA_EXEC, VIA_FORK, VIA_SPAWN, VIA_FORKSERVER } Via;
 
-static const char *via_names[] = { "exec", "fork", "spawn" };
+static const char *via_names[] = { "exec", "fork", "spawn", "forkserver" };
+
+/* SPAWN and FORKSERVER run only the routines built into psf-child. */
+static gboolean
+via_helper (Via via)
+{
+  return via == VIA_SPAWN || via == VIA_FORKSERVER;
+}
 
 typedef struct
 {
@@ -69,7 +76,8 @@ child_new (Child *c,
     {
       c->proc = g_object_new (test_describe_get_type (),
                               "start-method", via == VIA_FORK ? PSF_START_METHOD_FORK
-                                                              : PSF_START_METHOD_SPAWN,
+                                              : via == VIA_SPAWN ? PSF_START_METHOD_SPAWN
+                                              : PSF_START_METHOD_FORKSERVER,
                               NULL);
     }
 }
@@ -362,9 +370,10 @@ test_opt_name (gconstpointer data)
   g_autoptr(GHashTable) t = NULL;
   Child c;
 
-  if (via == VIA_FORK)
+  if (via == VIA_FORK || via == VIA_FORKSERVER)
     {
-      g_test_skip ("a forked child has the host's argv");
+      g_test_skip (via == VIA_FORK ? "a forked child has the host's argv"
+                                   : "a forkserver child has the server's argv");
       return;
     }
   child_new (&c, via);
@@ -395,7 +404,7 @@ test_child_setup (gconstpointer data)
   child_new (&c, via);
   psf_spawn_process_set_child_setup (c.proc, write_marker, GINT_TO_POINTER (fds[1]), NULL);
 
-  if (via == VIA_SPAWN)
+  if (via_helper (via))
     {
       g_assert_false (psf_task_start (PSF_TASK (c.proc), &error));
       g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
@@ -503,9 +512,9 @@ test_logfile (gconstpointer data)
   static const gsize sizes[] = { 1, 4095, 4096, 65537, 131072, 131073 };
   g_autofree char *dir = g_dir_make_tmp ("psf-log-XXXXXX", NULL);
 
-  if (via == VIA_SPAWN)
+  if (via_helper (via))
     {
-      g_test_skip ("the SPAWN helper's routines write no output");
+      g_test_skip ("the helper's built-in routines write no output");
       return;
     }
 
@@ -544,9 +553,9 @@ test_log_filter (gconstpointer data)
   g_autofree char *expected = expected_pattern (70000, TRUE);
   g_autoptr(GBytes) contents = NULL;
 
-  if (via == VIA_SPAWN)
+  if (via_helper (via))
     {
-      g_test_skip ("the SPAWN helper's routines write no output");
+      g_test_skip ("the helper's built-in routines write no output");
       return;
     }
 
@@ -594,9 +603,9 @@ test_log_foreground (gconstpointer data)
   int saved_stdout;
   int copy_fd;
 
-  if (via == VIA_SPAWN)
+  if (via_helper (via))
     {
-      g_test_skip ("the SPAWN helper's routines write no output");
+      g_test_skip ("the helper's built-in routines write no output");
       return;
     }
 
@@ -658,7 +667,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
 
-  for (guint v = VIA_EXEC; v <= VIA_SPAWN; v++)
+  for (guint v = VIA_EXEC; v <= VIA_FORKSERVER; v++)
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       {
         g_autofree char *path = g_strdup_printf ("/psf/spawn-options/%s/%s", via_names[v], cases[i].name);
