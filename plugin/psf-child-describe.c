@@ -4,7 +4,8 @@
  *
  * ASYNC-SIGNAL-SAFE ONLY (see psf-child-routines.c). Writes "key=value"
  * lines on the report channel: uid, gid, groups, umask, the namespace
- * links of ipc, mnt, pid and net, and the cgroup line. It lets tests (and
+ * links of ipc, mnt, pid and net, argv[0], the working directory, the
+ * value of PSF_DESCRIBE in its environment, and the cgroup line. It lets tests (and
  * people debugging spawn options) see what the set-up did, in every start
  * method.
  */
@@ -12,6 +13,8 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -123,6 +126,26 @@ psf_child_describe_run (const void *input,
           text_add (&t, "\n");
         }
     }
+
+  {
+    char cwd[PATH_MAX];
+    ssize_t n = readlink ("/proc/self/cwd", cwd, sizeof cwd - 1);
+    const char *value = getenv ("PSF_DESCRIBE");
+
+    if (n > 0)
+      {
+        cwd[n] = '\0';
+        text_add (&t, "cwd=");
+        text_add (&t, cwd);
+        text_add (&t, "\n");
+      }
+    if (value != NULL)
+      {
+        text_add (&t, "env=");
+        text_add (&t, value);
+        text_add (&t, "\n");
+      }
+  }
 
   text_add (&t, "getpid=");
   text_add_number (&t, (unsigned long) getpid (), 10);

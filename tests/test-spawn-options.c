@@ -363,6 +363,36 @@ test_cgroup_invalid (void)
   g_assert_true (g_str_has_prefix (error->message, "mkdir(/nonexistent/psf/cgroup): "));
 }
 
+/* env and cwd: a fork keeps the host's environ (the property is for an
+ * exec'd or helper child), every method enters the cwd. */
+static void
+test_env_cwd (gconstpointer data)
+{
+  Via via = GPOINTER_TO_INT (data);
+  g_autofree char *dir = g_dir_make_tmp ("psf-cwd-XXXXXX", NULL);
+  g_autofree char *real = NULL;
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_DESCRIBE", "from-env", TRUE);
+  g_autoptr(GHashTable) t = NULL;
+  Child c;
+
+  g_assert_nonnull (dir);
+  real = realpath (dir, NULL);
+  g_assert_nonnull (real);
+  g_assert_null (g_getenv ("PSF_DESCRIBE"));
+
+  child_new (&c, via);
+  psf_spawn_process_set_env (c.proc, (const char * const *) env);
+  psf_spawn_process_set_cwd (c.proc, dir);
+  t = child_run (&c);
+  g_assert_cmpstr (g_hash_table_lookup (t, "cwd"), ==, real);
+  if (via == VIA_FORK)
+    g_assert_null (g_hash_table_lookup (t, "env"));
+  else
+    g_assert_cmpstr (g_hash_table_lookup (t, "env"), ==, "from-env");
+  child_clear (&c);
+  g_assert_no_errno (rmdir (dir));
+}
+
 static void
 test_opt_name (gconstpointer data)
 {
@@ -658,6 +688,7 @@ main (int   argc,
     { "identity-refused", test_identity_refused },
     { "namespaces", test_namespaces },
     { "cgroup", test_cgroup },
+    { "env-cwd", test_env_cwd },
     { "opt-name", test_opt_name },
     { "child-setup", test_child_setup },
     { "logfile", test_logfile },
