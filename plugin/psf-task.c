@@ -237,8 +237,10 @@ psf_task_attach_source (PsfTask *self,
   g_source_attach (source, priv->context);
 }
 
+/* An idle source that calls @func with a reference on the task, at the
+ * priority of the child watch; not attached yet. */
 static GSource *
-psf_task_add_idle (PsfTask     *self,
+psf_task_idle_new (PsfTask     *self,
                    GSourceFunc  func,
                    const char  *name)
 {
@@ -247,6 +249,16 @@ psf_task_add_idle (PsfTask     *self,
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
   g_source_set_static_name (source, name);
+  return source;
+}
+
+static GSource *
+psf_task_add_idle (PsfTask     *self,
+                   GSourceFunc  func,
+                   const char  *name)
+{
+  GSource *source = psf_task_idle_new (self, func, name);
+
   psf_task_attach_source (self, source);
   return source;
 }
@@ -1121,21 +1133,17 @@ cancel_link_free (gpointer  data,
   g_free (link);
 }
 
+/* The task's cancellable fired, in any thread. Before start() there is no
+ * context to act in: it leaves a request that start() honours. After, the
+ * task is cancelled in its context: here if this thread owns it, else from
+ * an idle there (not g_main_context_invoke(), which would acquire an
+ * unowned context from this thread and race the task's own). */
 static void
-psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
-                                   gpointer      data)
+psf_task_cancel_requested (PsfTask *self)
 {
-  CancelLink *link = data;
-  g_autoptr(PsfTask) self = g_weak_ref_get (&link->task);
-  PsfTaskPrivate *priv;
-  GMainContext *context = NULL;
+  PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+  g_autoptr(GMainContext) context = NULL;
 
-  if (self == NULL)
-    return;  /* finalizing in another thread */
-
-  /* May run in any thread. Before start() there is no context to act in:
-   * leave a request that start() honours. After, cancel in the context. */
-  priv = psf_task_get_instance_private (self);
   g_mutex_lock (&priv->cancel_lock);
   priv->cancel_requested = TRUE;
   if (priv->context != NULL)
@@ -1144,23 +1152,27 @@ psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
 
   if (context == NULL)
     return;
-
-  /* Not g_main_context_invoke(): from another thread it would acquire an
-   * unowned context and cancel here, racing the task's own thread. */
   if (g_main_context_is_owner (context))
     psf_task_cancel (self);
   else
     {
-      GSource *source = g_idle_source_new ();
+      g_autoptr(GSource) source = psf_task_idle_new (self, psf_task_cancel_in_context_cb,
+                                                     "[psf] cancellable");
 
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, psf_task_cancel_in_context_cb,
-                             g_object_ref (self), g_object_unref);
-      g_source_set_static_name (source, "[psf] cancellable");
       g_source_attach (source, context);
-      g_source_unref (source);
     }
-  g_main_context_unref (context);
+}
+
+static void
+psf_task_cancellable_cancelled_cb (GCancellable *cancellable,
+                                   gpointer      data)
+{
+  CancelLink *link = data;
+  g_autoptr(PsfTask) self = g_weak_ref_get (&link->task);
+
+  /* NULL: finalizing in another thread. */
+  if (self != NULL)
+    psf_task_cancel_requested (self);
 }
 
 /**
@@ -1204,11 +1216,5 @@ psf_task_set_cancellable (PsfTask      *self,
   /* Connected first, so that a cancel racing with this call is seen at
    * least once (twice does no harm). */
   if (cancellable != NULL && g_cancellable_is_cancelled (cancellable))
-    {
-      CancelLink link;
-
-      g_weak_ref_init (&link.task, self);
-      psf_task_cancellable_cancelled_cb (cancellable, &link);
-      g_weak_ref_clear (&link.task);
-    }
+    psf_task_cancel_requested (self);
 }

@@ -528,28 +528,10 @@ test_no_routine (void)
   g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
 }
 
-typedef struct
-{
-  guint pending;
-  guint succeeded;
-} Crowd;
-
-static void
-crowd_exited_cb (PsfTask *task,
-                 int      returncode,
-                 gpointer data)
-{
-  Crowd *crowd = data;
-
-  if (returncode == 0)
-    crowd->succeeded++;
-  crowd->pending--;
-}
-
 static gboolean
 crowd_timeout_cb (gpointer data)
 {
-  g_error ("%u tasks still running", ((Crowd *) data)->pending);
+  g_error ("%u tasks still running", ((PsfTestCrowd *) data)->pending);
   return G_SOURCE_REMOVE;
 }
 
@@ -557,7 +539,7 @@ static void
 test_many_at_once (void)
 {
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  Crowd crowd = { 0, 0 };
+  PsfTestCrowd crowd = { 0, 0 };
   guint fds_before;
   guint timeout;
   struct rlimit limit;
@@ -577,7 +559,7 @@ test_many_at_once (void)
     {
       PsfSyncfsProcess *proc = sync_new (i % 2 ? "/" : "/dev/shm");
 
-      g_signal_connect (proc, "exited", G_CALLBACK (crowd_exited_cb), &crowd);
+      g_signal_connect (proc, "exited", G_CALLBACK (psf_test_crowd_exited_cb), &crowd);
       g_ptr_array_add (tasks, proc);
       g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
       crowd.pending++;

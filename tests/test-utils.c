@@ -158,3 +158,27 @@ psf_test_run_checked (PsfTask      *task,
   psf_test_run_until (&check->done, 30000);
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
 }
+
+void
+psf_test_give_fault_rules (PsfSpawnProcess *proc,
+                           const char      *spec)
+{
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_FAULT", spec, TRUE);
+
+  psf_spawn_process_set_env (proc, (const char * const *) env);
+  if (PSF_IS_FORK_PROCESS (proc) &&
+      psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) == PSF_START_METHOD_FORKSERVER)
+    g_object_set (proc, "umask", 022, NULL);
+}
+
+void
+psf_test_crowd_exited_cb (PsfTask  *task,
+                          int       returncode,
+                          gpointer  data)
+{
+  PsfTestCrowd *crowd = data;
+
+  if (returncode == 0)
+    crowd->succeeded++;
+  crowd->pending--;
+}

@@ -50,6 +50,26 @@ void        psf_test_wait_check_cb      (GObject      *object,
 void        psf_test_run_checked        (PsfTask      *task,
                                          PsfTestCheck *check);
 
+/* Gives @proc's child the fault-shim rules @spec through PSF_FAULT in its
+ * environment (tests/faults/fault-shim.c). A FORKSERVER task also gets a
+ * umask, a set-up option: the server then forks the child, which reads
+ * the rules from its environment, instead of cloning it, which shares the
+ * server's memory and cannot. */
+void        psf_test_give_fault_rules   (PsfSpawnProcess *proc,
+                                         const char      *spec);
+
+/* Tasks started together, counted down by psf_test_crowd_exited_cb()
+ * (the "exited" handler, with the crowd as data). */
+typedef struct
+{
+  guint pending;
+  guint succeeded;
+} PsfTestCrowd;
+
+void        psf_test_crowd_exited_cb    (PsfTask  *task,
+                                         int       returncode,
+                                         gpointer  data);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

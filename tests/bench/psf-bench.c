@@ -52,6 +52,8 @@
 #include <gio/gio.h>
 #include <psf.h>
 
+#include "test-utils.h"
+
 /* psf's own syncfs routine, built into this program for the vfork floor. */
 #include "psf-child-private.h"
 
@@ -562,31 +564,13 @@ measure_host (HostResult    *result,
 
 /* --- 1000 at once -------------------------------------------------------- */
 
-typedef struct
-{
-  guint pending;
-  guint succeeded;
-} Crowd;
-
-static void
-crowd_exited_cb (PsfTask *task,
-                 int      returncode,
-                 gpointer data)
-{
-  Crowd *crowd = data;
-
-  if (returncode == 0)
-    crowd->succeeded++;
-  crowd->pending--;
-}
-
 static void
 measure_concurrent (ConcurrentResult *result,
                     const PathSet    *set,
                     PsfStartMethod    method)
 {
   g_autoptr(GPtrArray) tasks = g_ptr_array_new_with_free_func (g_object_unref);
-  Crowd crowd = { 0, 0 };
+  PsfTestCrowd crowd = { 0, 0 };
   double t0;
 
   /* What the previous mode left to its next iteration (a GSubprocess
@@ -605,7 +589,7 @@ measure_concurrent (ConcurrentResult *result,
       g_autoptr(GError) error = NULL;
 
       psf_fork_process_set_start_method (PSF_FORK_PROCESS (process), method);
-      g_signal_connect (process, "exited", G_CALLBACK (crowd_exited_cb), &crowd);
+      g_signal_connect (process, "exited", G_CALLBACK (psf_test_crowd_exited_cb), &crowd);
       g_ptr_array_add (tasks, process);
       if (!psf_task_start (PSF_TASK (process), &error))
         {

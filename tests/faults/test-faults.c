@@ -113,17 +113,7 @@ arm (PsfSpawnProcess *proc,
 {
   g_assert_cmpint (fault_configure (spec), ==, 0);
   if (proc != NULL)
-    {
-      g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_FAULT", spec, TRUE);
-
-      psf_spawn_process_set_env (proc, (const char * const *) env);
-      /* A set-up option makes the forkserver fork the child rather than
-       * clone it: a forked child takes the rules from its environment
-       * (fault-shim.c); a clone shares the server's memory and cannot. */
-      if (PSF_IS_FORK_PROCESS (proc) &&
-          psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) == PSF_START_METHOD_FORKSERVER)
-        g_object_set (proc, "umask", 022, NULL);
-    }
+    psf_test_give_fault_rules (proc, spec);
 }
 
 static void
