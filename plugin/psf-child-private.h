@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "psf-child-setup-private.h"
 
@@ -68,6 +70,24 @@ static inline int
 psf_child_exit_report (int error)
 {
   return PSF_CHILD_EXIT_REPORT + (error > 0 && error < 128 ? error : 0);
+}
+
+/* The wait status (as waitpid() gives it) of a child whose exit waitid()
+ * reported in @info. */
+static inline int
+psf_child_wait_status_from_siginfo (const siginfo_t *info)
+{
+  switch (info->si_code)
+    {
+    case CLD_EXITED:
+      return (info->si_status & 0xff) << 8;
+    case CLD_KILLED:
+      return info->si_status & 0x7f;
+    case CLD_DUMPED:
+      return (info->si_status & 0x7f) | 0x80;
+    default:
+      return 0xff << 8;
+    }
 }
 
 /* How many distinct filesystems one run de-duplicates; past that, later

@@ -16,6 +16,13 @@ const char *psf_fork_process_get_helper_path (void);
 /* The largest report a parent keeps; the rest is read and dropped. */
 #define PSF_FORK_PROCESS_MAX_REPORT (64u * 1024u * 1024u)
 
+/* Called from ->prepare: the routine writes at most @bytes to the report
+ * channel (0: no bound known, the default). A bound of at most PIPE_BUF
+ * always fits the pipe (a pipe holds at least two pages), so the channel
+ * is read once at the reap instead of being watched. Lasts until changed. */
+void psf_fork_process_set_report_bound  (PsfForkProcess *self,
+                                         gsize           bytes);
+
 /* Called from ->report: the report lacks what the routine always sends (a
  * record per path). A child that exited 0 then gives the task the
  * returncode PSF_CHILD_EXIT_REPORT (psf-child-private.h), as does one

@@ -29,6 +29,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -60,7 +62,9 @@ typedef struct
   GByteArray     *report_buffer;
   GBytes         *report;
   int             report_error;       /* errno of the last read(), or 0 */
+  gsize           report_bound;       /* the most the routine writes, or 0 */
   guint           report_incomplete : 1;
+  guint           report_watched : 1;
 } PsfForkProcessPrivate;
 
 enum {
@@ -152,6 +156,39 @@ psf_fork_process_read_report (PsfForkProcess *self)
     }
 }
 
+/* The unwatched channel at the reap: what the child wrote, all in the
+ * pipe by now (it fits, see psf_fork_process_set_report_bound()). The fd
+ * is blocking and a grandchild may hold the write end, so the read asks
+ * for no more than there is. */
+static void
+psf_fork_process_read_report_at_reap (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  guint8 buffer[PIPE_BUF];
+  int left = 0;
+
+  priv->report_error = 0;
+  if (ioctl (priv->report_fd, FIONREAD, &left) < 0)
+    {
+      priv->report_error = errno;
+      return;
+    }
+  while (left > 0)
+    {
+      ssize_t n = read (priv->report_fd, buffer, MIN ((gsize) left, sizeof buffer));
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          priv->report_error = n < 0 ? errno : 0;
+          return;
+        }
+      g_byte_array_append (priv->report_buffer, buffer, (guint) n);
+      left -= (int) n;
+    }
+}
+
 static gboolean
 psf_fork_process_report_ready_cb (int          fd,
                                   GIOCondition condition,
@@ -169,6 +206,10 @@ psf_fork_process_report_ready_cb (int          fd,
   return G_SOURCE_REMOVE;
 }
 
+/* Takes @read_fd, the read end of the report channel. A report that may
+ * not fit the pipe is read as it comes, so that the child never blocks on
+ * a full pipe; one that always fits is read once, at the reap (no source,
+ * no wakeup, no non-blocking flag to set). */
 static void
 psf_fork_process_watch_report (PsfForkProcess *self,
                                int             read_fd)
@@ -177,6 +218,14 @@ psf_fork_process_watch_report (PsfForkProcess *self,
 
   priv->report_fd = read_fd;
   priv->report_buffer = g_byte_array_new ();
+  priv->report_error = 0;
+  priv->report_incomplete = FALSE;
+  priv->report_watched = priv->report_bound == 0 || priv->report_bound > PIPE_BUF;
+  if (!priv->report_watched)
+    return;
+
+  /* A pipe's read end has no other status flag to keep: no F_GETFL. */
+  fcntl (read_fd, F_SETFL, O_NONBLOCK);
   priv->report_source = g_unix_fd_source_new (read_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
   g_source_set_callback (priv->report_source,
                          G_SOURCE_FUNC (psf_fork_process_report_ready_cb),
@@ -699,9 +748,6 @@ psf_fork_process_start (PsfTask  *task,
       return FALSE;
     }
 
-  g_unix_set_fd_nonblocking (report[0], TRUE, NULL);
-  priv->report_error = 0;
-  priv->report_incomplete = FALSE;
   psf_fork_process_watch_report (self, report[0]);
 
   /* Given to the child: the host's copies go now. */
@@ -722,8 +768,10 @@ psf_fork_process_reaped (PsfSubprocess *subprocess,
 
   /* Everything the child wrote before it exited is in the pipe now; a
    * read() that fails here is a report lost. */
-  if (priv->report_fd >= 0)
+  if (priv->report_fd >= 0 && priv->report_watched)
     psf_fork_process_read_report (self);
+  else if (priv->report_fd >= 0)
+    psf_fork_process_read_report_at_reap (self);
   psf_fork_process_close_report (self);
 
   if (priv->report_buffer != NULL)
@@ -776,6 +824,15 @@ psf_fork_process_check (PsfTask  *task,
     }
 
   PSF_TASK_CLASS (psf_fork_process_parent_class)->check (task, error);
+}
+
+void
+psf_fork_process_set_report_bound (PsfForkProcess *self,
+                                   gsize           bytes)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  priv->report_bound = bytes;
 }
 
 void

@@ -625,22 +625,6 @@ hold_zombie (pid_t pid,
   waitpid (pid, NULL, 0);
 }
 
-static int
-wait_status_from (const siginfo_t *info)
-{
-  switch (info->si_code)
-    {
-    case CLD_EXITED:
-      return (info->si_status & 0xff) << 8;
-    case CLD_KILLED:
-      return info->si_status & 0x7f;
-    case CLD_DUMPED:
-      return (info->si_status & 0x7f) | 0x80;
-    default:
-      return 0xff << 8;
-    }
-}
-
 /* Closes fds[first..n-1]; the kernel gave them the lowest free numbers, so
  * they mostly follow each other: one close_range() per run. */
 static void
@@ -764,7 +748,7 @@ serve (Worker *worker,
       return;
     }
 
-  write_status (job.status_fd, PSF_FORKSERVER_EXITED, pid, wait_status_from (&info));
+  write_status (job.status_fd, PSF_FORKSERVER_EXITED, pid, psf_child_wait_status_from_siginfo (&info));
   hold_zombie (pid, job.status_fd);
 }
 

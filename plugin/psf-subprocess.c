@@ -6,10 +6,18 @@
 /* Reaping and signalling
  * ======================
  *
- * The child is reaped by a GLib child watch attached to the task's context
- * (never waitpid(-1), never a change to SIGCHLD's disposition). The watch
- * holds a reference on the task until it fires, so a host that drops its
- * last reference still gets its child reaped.
+ * The child is reaped in the task's context by a watch on its pidfd (never
+ * waitpid(-1), never a change to SIGCHLD's disposition): the pidfd that
+ * signals go through is readable once the child has exited, and
+ * waitid(P_PIDFD) reaps it, so one fd serves both. Where pidfd_open() is
+ * refused a GLib child watch does it. The watch holds a reference on the
+ * task until it fires, so a host that drops its last reference still gets
+ * its child reaped.
+ *
+ * A host that reaps the child first (waitpid(-1) in its own SIGCHLD
+ * handler) leaves nothing to wait for: waitid() fails with ECHILD, and the
+ * task ends with returncode 255 and a warning instead of a success it
+ * cannot know of.
  *
  * Signals go through a pidfd opened right after the child was created, so
  * a signal can never reach another process that reused the pid; where
@@ -27,10 +35,14 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
+
+#include "psf-child-private.h"
 #include "psf-error.h"
 #include "psf-i18n-private.h"
 #include "psf-subprocess-private.h"
@@ -69,8 +81,8 @@ G_DEFINE_TYPE_WITH_PRIVATE (PsfSubprocess, psf_subprocess, PSF_TYPE_TASK)
  *
  * A [class@Psf.Task] backed by one child process (Portage's `SubProcess`).
  *
- * It knows the child's [property@Psf.Subprocess:pid], reaps it through a
- * GLib child watch in the task's main context, turns its wait status into
+ * It knows the child's [property@Psf.Subprocess:pid], reaps it in the
+ * task's main context (through its pidfd, or a GLib child watch), turns its wait status into
  * the returncode (the exit status, or -N for a signal N), sends it signals,
  * escalates a cancel from SIGTERM to SIGKILL after
  * [property@Psf.Subprocess:cancel-timeout] and enforces
@@ -120,6 +132,42 @@ psf_subprocess_child_watch_cb (GPid     pid,
     }
 
   PSF_SUBPROCESS_GET_CLASS (self)->reaped (self, returncode_from_wait_status (wait_status));
+}
+
+/* The pidfd became readable: the child has exited. */
+static gboolean
+psf_subprocess_pidfd_ready_cb (int          fd,
+                               GIOCondition condition,
+                               gpointer     data)
+{
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  siginfo_t info;
+  int wait_status;
+  int r;
+
+  memset (&info, 0, sizeof info);
+  do
+    r = waitid (P_PIDFD, (id_t) fd, &info, WEXITED | WNOHANG);
+  while (r < 0 && errno == EINTR);
+
+  if (r == 0 && info.si_pid == 0)
+    return G_SOURCE_CONTINUE;  /* not a zombie yet */
+
+  if (r == 0)
+    wait_status = psf_child_wait_status_from_siginfo (&info);
+  else
+    {
+      int saved = errno;
+
+      g_warning (_("Cannot learn how process %d ended: waitid(): %s (did something "
+                   "else in this process reap it?); its task ends with returncode 255"),
+                 (int) priv->pid, g_strerror (saved));
+      wait_status = W_EXITCODE (255, 0);
+    }
+
+  psf_subprocess_child_watch_cb (priv->pid, wait_status, self);
+  return G_SOURCE_REMOVE;
 }
 
 static gboolean
@@ -239,10 +287,21 @@ psf_subprocess_watch (PsfSubprocess *self,
   priv->pid = pid;
   priv->pidfd = pidfd_open (pid, 0);
 
-  priv->watch_source = g_child_watch_source_new (pid);
-  g_source_set_callback (priv->watch_source,
-                         G_SOURCE_FUNC (psf_subprocess_child_watch_cb),
-                         g_object_ref (self), g_object_unref);
+  if (priv->pidfd >= 0)
+    {
+      priv->watch_source = g_unix_fd_source_new (priv->pidfd, G_IO_IN);
+      g_source_set_callback (priv->watch_source,
+                             G_SOURCE_FUNC (psf_subprocess_pidfd_ready_cb),
+                             g_object_ref (self), g_object_unref);
+    }
+  else
+    {
+      priv->watch_source = g_child_watch_source_new (pid);
+      g_source_set_callback (priv->watch_source,
+                             G_SOURCE_FUNC (psf_subprocess_child_watch_cb),
+                             g_object_ref (self), g_object_unref);
+    }
+  g_source_set_priority (priv->watch_source, G_PRIORITY_DEFAULT);
   g_source_set_static_name (priv->watch_source, "[psf] child watch");
   psf_task_attach_source (PSF_TASK (self), priv->watch_source);
 

@@ -122,6 +122,10 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   header.flags = self->sync_fallback ? PSF_SYNCFS_FLAG_SYNC_FALLBACK : 0;
   header.n_paths = n;
 
+  /* A record per path, or one saying why the routine could not run
+   * (with a record to spare). */
+  psf_fork_process_set_report_bound (process, ((gsize) n + 1) * sizeof (PsfSyncfsRecord));
+
   input = g_byte_array_new ();
   g_byte_array_append (input, (const guint8 *) &header, sizeof header);
   for (guint i = 0; i < n; i++)
