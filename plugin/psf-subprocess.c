@@ -154,6 +154,12 @@ psf_subprocess_pidfd_ready_cb (int          fd,
   if (r == 0 && info.si_pid == 0)
     return G_SOURCE_CONTINUE;  /* not a zombie yet */
 
+  /* Gone before anything the reap runs (the ::exited handlers) could
+   * iterate this context again: the source may recurse (it is not blocked
+   * and unblocked around each dispatch, two main-loop wakeups saved) and
+   * its fd is closed below. */
+  g_source_destroy (priv->watch_source);
+
   if (r == 0)
     wait_status = psf_child_wait_status_from_siginfo (&info);
   else
@@ -293,6 +299,7 @@ psf_subprocess_watch (PsfSubprocess *self,
       g_source_set_callback (priv->watch_source,
                              G_SOURCE_FUNC (psf_subprocess_pidfd_ready_cb),
                              g_object_ref (self), g_object_unref);
+      g_source_set_can_recurse (priv->watch_source, TRUE);
     }
   else
     {
