@@ -6,9 +6,12 @@
  * One run measures medians of many iterations, round-robin (each iteration
  * runs every mode once, so drift hits all modes alike, as Portage's harness
  * does; in an order shuffled per iteration, so that no mode always follows
- * the same one) after unmeasured warm-up iterations; the modes that fork
- * the host run in a second round-robin of their own, so that what a fork of
- * a large host leaves behind is charged to the forking modes only:
+ * the same one) after unmeasured warm-up iterations. The modes run in three
+ * round-robins of their own, so that what one kind of mode leaves behind is
+ * charged to no other kind (see mode_pass()): the modes that start no
+ * program, SPAWN (which starts one), and the modes that fork the host. For
+ * K = 1 a fourth round-robin measures the floor and the default method
+ * each right after a SPAWN task, and the ratios show that case too:
  *
  *  - in-process: open + syncfs + close per path, in this process (Portage's
  *    `ctypes_syncfs`): the floor of the work;
@@ -101,6 +104,7 @@ typedef struct
   double  median[N_KS][N_MODES];
   double  p10[N_KS][N_MODES];
   double  p90[N_KS][N_MODES];
+  double  after_exec[N_MODES];  /* K = 1, PASS_AFTER_EXEC: medians */
 } HostResult;
 
 typedef struct
@@ -477,10 +481,53 @@ run_mode (Mode           mode,
     }
 }
 
-static gboolean
-mode_forks_host (Mode mode)
+/* The round-robins. A fork of the host leaves its pages copy-on-write: the
+ * next writes fault, 25 us each on this VM, and a large host's are many. A
+ * program that starts and exits (an exec: a new address space) leaves the
+ * machine slow for a while: measured here, a FORKSERVER call right after a
+ * posix_spawn() of /bin/true takes 2-4 times as long as one after another
+ * FORKSERVER call or after an idle sleep, the vfork floor 1.2-1.9 times
+ * (tests/bench, perf stat: the same work, each step slower). Both are real
+ * costs of the mode that causes them, so each kind runs in a pass of its
+ * own; PASS_AFTER_EXEC then shows the second effect on its own, for K = 1. */
+typedef enum
 {
-  return mode == MODE_FORK_FLOOR || mode == MODE_SYNC_F || mode == MODE_PSF_FORK;
+  PASS_QUIET,       /* start no program, fork nothing */
+  PASS_EXEC,        /* SPAWN: starts psf-child */
+  PASS_FORK,        /* fork the host */
+  PASS_AFTER_EXEC,  /* K = 1: floor and FORKSERVER, each after a SPAWN task */
+  N_PASSES
+} Pass;
+
+static Pass
+mode_pass (Mode mode)
+{
+  switch (mode)
+    {
+    case MODE_FORK_FLOOR:
+    case MODE_SYNC_F:
+    case MODE_PSF_FORK:
+      return PASS_FORK;
+    case MODE_PSF_SPAWN:
+      return PASS_EXEC;
+    case MODE_INPROCESS:
+    case MODE_VFORK_FLOOR:
+    case MODE_PSF_FORKSERVER:
+    case N_MODES:
+    default:
+      return PASS_QUIET;
+    }
+}
+
+/* Whether @mode runs in @pass; in PASS_AFTER_EXEC, SPAWN runs unmeasured
+ * before each of the two measured modes. */
+static gboolean
+mode_in_pass (Mode mode,
+              Pass pass)
+{
+  if (pass == PASS_AFTER_EXEC)
+    return mode == MODE_VFORK_FLOOR || mode == MODE_PSF_FORKSERVER;
+  return mode_pass (mode) == pass;
 }
 
 static void
@@ -490,19 +537,20 @@ measure_host (HostResult    *result,
   for (guint k = 0; k < N_KS; k++)
     {
       GArray *samples[N_MODES];
+      GArray *after_exec[N_MODES];
       int iterations = ks[k] >= 1000 ? opt_iterations_1000 : opt_iterations;
 
       for (guint m = 0; m < N_MODES; m++)
-        samples[m] = g_array_new (FALSE, FALSE, sizeof (double));
+        {
+          samples[m] = g_array_new (FALSE, FALSE, sizeof (double));
+          after_exec[m] = g_array_new (FALSE, FALSE, sizeof (double));
+        }
 
       /* Round-robin, every mode once per iteration, so that drift hits
-       * every mode alike (as Portage's harness does); but the modes that
-       * fork the host (fork floor, sync -f through GSubprocess, FORK) in a
-       * second pass of their own, so that what a fork of a large host
-       * leaves behind (its pages copy-on-write, the kernel's work on them)
-       * is not charged to a mode that never forks. */
-      for (int pass = 0; pass < 2; pass++)
-        for (int i = -opt_warmup; i < iterations; i++)
+       * every mode alike (as Portage's harness does), in the passes of
+       * mode_pass(). */
+      for (Pass pass = 0; pass < N_PASSES; pass++)
+        for (int i = -opt_warmup; i < iterations && (pass != PASS_AFTER_EXEC || k == 0); i++)
           {
             guint order[N_MODES];
 
@@ -532,16 +580,19 @@ measure_host (HostResult    *result,
                 double t0;
                 double t1;
 
-                if (mode_forks_host (m) != (pass == 1))
+                if (!mode_in_pass (m, pass))
                   continue;
                 /* The fork floor does not depend on K. */
                 if (m == MODE_FORK_FLOOR && k > 0)
                   continue;
+                if (pass == PASS_AFTER_EXEC)
+                  run_mode (MODE_PSF_SPAWN, &sets[k]);
                 t0 = now_us ();
                 run_mode (m, &sets[k]);
                 t1 = now_us ();
                 if (i >= 0)
-                  g_array_append_val (samples[m], (double) { t1 - t0 });
+                  g_array_append_val (pass == PASS_AFTER_EXEC ? after_exec[m] : samples[m],
+                                      (double) { t1 - t0 });
               }
           }
 
@@ -550,7 +601,10 @@ measure_host (HostResult    *result,
           result->median[k][m] = quantile (samples[m], 0.5);
           result->p10[k][m] = quantile (samples[m], 0.1);
           result->p90[k][m] = quantile (samples[m], 0.9);
+          if (k == 0)
+            result->after_exec[m] = quantile (after_exec[m], 0.5);
           g_array_unref (samples[m]);
+          g_array_unref (after_exec[m]);
         }
       if (k > 0)
         {
@@ -699,6 +753,16 @@ print_ratios (const HostResult       *hosts,
       print_ratio (a, hosts[h].median[0][d] / hosts[h].median[0][MODE_SYNC_F], "<=", 0.25);
       print_ratio (b, hosts[h].median[0][d] / hosts[h].median[0][MODE_VFORK_FLOOR], "<=", 2.0);
     }
+  if (d == MODE_PSF_FORKSERVER)
+    for (guint h = 0; h < n_hosts; h += MAX (n_hosts - 1, 1))
+      {
+        const HostResult *r = &hosts[h];
+
+        g_print ("| K=1, %u MiB host, each call right after a SPAWN task (%.0f / %.0f us) | %.3f "
+                 "| (shown, not a target) | |\n",
+                 r->host_mib, r->after_exec[d], r->after_exec[MODE_VFORK_FLOOR],
+                 r->after_exec[d] / r->after_exec[MODE_VFORK_FLOOR]);
+      }
   {
     g_autofree char *c = g_strdup_printf ("K=1: psf in the %u MiB host / in the %u MiB host",
                                           large->host_mib, small->host_mib);
