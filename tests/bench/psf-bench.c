@@ -26,10 +26,13 @@
  *    until ::exited, with each start method;
  *
  * for K = 1 path, 16 paths on one filesystem and 1000 paths on three
- * filesystems, in this process as it is and after it grew to 256 MiB and
- * 1 GiB resident (anonymous memory touched page by page, 4 KiB pages). It
- * then starts 1000 tasks at once on one main loop per method (total time,
- * peak fds, peak RSS), and prints the ratios that issue 6 sets as targets.
+ * filesystems, in a small host and in hosts of 256 MiB and 1 GiB resident
+ * (anonymous memory touched page by page, 4 KiB pages): each host is a
+ * process of its own, forked from this one at the start, and every
+ * iteration runs on every host (see measure_hosts()). It then starts 1000
+ * tasks at once on one main loop per method, in this small process (total
+ * time, peak fds, peak RSS), and prints the ratios that issue 6 sets as
+ * targets.
  *
  * --slow-filesystems runs the concurrency demonstration instead: it needs
  * the syncfs shim preloaded (LD_PRELOAD=libpsf-syncfs-shim.so) and makes
@@ -88,6 +91,7 @@ static const char *mode_names[N_MODES] = {
 };
 
 #define N_KS 3
+#define MAX_HOSTS 8
 static const guint ks[N_KS] = { 1, 16, 1000 };
 
 typedef struct
@@ -530,89 +534,256 @@ mode_in_pass (Mode mode,
   return mode_pass (mode) == pass;
 }
 
+/* --- hosts ---------------------------------------------------------------
+ *
+ * Each host size is a process of its own, forked from this one before
+ * anything ran (no thread, no forkserver yet), which grows itself and then
+ * times single calls on request. Every iteration runs on every host, so
+ * that the machine's drift (the medians of a mode move by ±50 % from one
+ * minute to the next on this VM) hits all host sizes alike: measured one
+ * after the other, the small host in the first minute and the 1 GiB host
+ * in the third, the host-size ratio read anything from 0.6 to 3.2 for the
+ * same code. */
+
+typedef struct
+{
+  gint32 mode;        /* -1: exit */
+  gint32 k;
+  gint32 after_exec;  /* run a SPAWN task first, untimed */
+} Command;
+
+typedef struct
+{
+  guint   mib;
+  GPid    pid;
+  int     to;         /* commands */
+  int     from;       /* timings */
+  guint64 rss_kib;
+} Worker;
+
 static void
-measure_host (HostResult    *result,
+read_all (int      fd,
+          void    *buffer,
+          gsize    len)
+{
+  gsize got = 0;
+
+  while (got < len)
+    {
+      ssize_t n = read (fd, (char *) buffer + got, len - got);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        g_error ("benchmark host: read(): %s", n < 0 ? g_strerror (errno) : "end of file");
+      got += (gsize) n;
+    }
+}
+
+static void
+write_all (int           fd,
+           gconstpointer buffer,
+           gsize         len)
+{
+  gsize done_len = 0;
+
+  while (done_len < len)
+    {
+      ssize_t n = write (fd, (const char *) buffer + done_len, len - done_len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        g_error ("benchmark host: write(): %s", g_strerror (errno));
+      done_len += (gsize) n;
+    }
+}
+
+static void __attribute__((noreturn))
+worker_main (guint          mib,
+             const PathSet *sets,
+             int            in,
+             int            out)
+{
+  guint64 rss;
+
+  grow_host (mib);
+  /* Let the kernel settle after the new memory (its background work on a
+   * freshly touched GiB shows in the first calls). */
+  if (mib > 0)
+    g_usleep (2 * G_USEC_PER_SEC);
+  rss = status_kib ("VmRSS:");
+  write_all (out, &rss, sizeof rss);
+
+  for (;;)
+    {
+      Command command;
+      double t0;
+      double elapsed;
+
+      read_all (in, &command, sizeof command);
+      if (command.mode < 0)
+        _exit (0);
+      if (command.after_exec)
+        run_mode (MODE_PSF_SPAWN, &sets[command.k]);
+      t0 = now_us ();
+      run_mode ((Mode) command.mode, &sets[command.k]);
+      elapsed = now_us () - t0;
+      write_all (out, &elapsed, sizeof elapsed);
+    }
+}
+
+static void
+worker_start (Worker        *worker,
+              guint          mib,
               const PathSet *sets)
+{
+  int to[2];
+  int from[2];
+
+  if (pipe2 (to, O_CLOEXEC) < 0 || pipe2 (from, O_CLOEXEC) < 0)
+    g_error ("pipe2(): %s", g_strerror (errno));
+  worker->mib = mib;
+  worker->pid = fork ();
+  if (worker->pid < 0)
+    g_error ("fork(): %s", g_strerror (errno));
+  if (worker->pid == 0)
+    {
+      close (to[1]);
+      close (from[0]);
+      worker_main (mib, sets, to[0], from[1]);
+    }
+  close (to[0]);
+  close (from[1]);
+  worker->to = to[1];
+  worker->from = from[0];
+}
+
+static double
+worker_time (Worker *worker,
+             Mode    mode,
+             guint   k,
+             gboolean after_exec)
+{
+  Command command = { (gint32) mode, (gint32) k, after_exec };
+  double elapsed;
+
+  write_all (worker->to, &command, sizeof command);
+  read_all (worker->from, &elapsed, sizeof elapsed);
+  return elapsed;
+}
+
+static void
+worker_stop (Worker *worker)
+{
+  Command command = { -1, 0, 0 };
+
+  write_all (worker->to, &command, sizeof command);
+  close (worker->to);
+  close (worker->from);
+  waitpid (worker->pid, NULL, 0);
+}
+
+/* A seeded shuffle of 0..n-1. */
+static void
+shuffle (guint *order,
+         guint  n)
+{
+  for (guint j = 0; j < n; j++)
+    order[j] = j;
+  if (!opt_fixed_order)
+    for (guint j = n - 1; j > 0; j--)
+      {
+        guint r = (guint) g_rand_int_range (order_rand, 0, (gint32) j + 1);
+        guint t = order[j];
+
+        order[j] = order[r];
+        order[r] = t;
+      }
+}
+
+static void
+measure_hosts (HostResult *results,
+               Worker     *workers,
+               guint       n_hosts)
 {
   for (guint k = 0; k < N_KS; k++)
     {
-      GArray *samples[N_MODES];
-      GArray *after_exec[N_MODES];
+      GArray *samples[MAX_HOSTS][N_MODES];
+      GArray *after_exec[MAX_HOSTS][N_MODES];
       int iterations = ks[k] >= 1000 ? opt_iterations_1000 : opt_iterations;
 
-      for (guint m = 0; m < N_MODES; m++)
-        {
-          samples[m] = g_array_new (FALSE, FALSE, sizeof (double));
-          after_exec[m] = g_array_new (FALSE, FALSE, sizeof (double));
-        }
+      for (guint h = 0; h < n_hosts; h++)
+        for (guint m = 0; m < N_MODES; m++)
+          {
+            samples[h][m] = g_array_new (FALSE, FALSE, sizeof (double));
+            after_exec[h][m] = g_array_new (FALSE, FALSE, sizeof (double));
+          }
 
-      /* Round-robin, every mode once per iteration, so that drift hits
-       * every mode alike (as Portage's harness does), in the passes of
-       * mode_pass(). */
+      /* Round-robin, every mode once per iteration on every host, so that
+       * drift hits every mode and every host alike (as Portage's harness
+       * does for modes), in the passes of mode_pass(). */
       for (Pass pass = 0; pass < N_PASSES; pass++)
         for (int i = -opt_warmup; i < iterations && (pass != PASS_AFTER_EXEC || k == 0); i++)
           {
-            guint order[N_MODES];
+            guint host_order[MAX_HOSTS];
 
-            /* Each iteration runs the modes in an order of its own (a
-             * seeded shuffle), so that every mode follows every other one
-             * as often: what ran just before shows in a call. A syncfs()
-             * right after another one of the same filesystem finds the
-             * journal committed and the disk's cache flushed, and costs a
-             * third of one after other work (measured here: 100 against
-             * 300-380 us), so the fixed order that put the floor right
-             * after the in-process mode favoured it (--fixed-order). */
-            for (guint j = 0; j < N_MODES; j++)
-              order[j] = j;
-            if (!opt_fixed_order)
-              for (guint j = N_MODES - 1; j > 0; j--)
-                {
-                  guint r = (guint) g_rand_int_range (order_rand, 0, (gint32) j + 1);
-                  guint t = order[j];
-
-                  order[j] = order[r];
-                  order[r] = t;
-                }
-
-            for (guint j = 0; j < N_MODES; j++)
+            shuffle (host_order, n_hosts);
+            for (guint hj = 0; hj < n_hosts; hj++)
               {
-                guint m = order[j];
-                double t0;
-                double t1;
+                guint h = host_order[hj];
+                guint order[N_MODES];
 
-                if (!mode_in_pass (m, pass))
-                  continue;
-                /* The fork floor does not depend on K. */
-                if (m == MODE_FORK_FLOOR && k > 0)
-                  continue;
-                if (pass == PASS_AFTER_EXEC)
-                  run_mode (MODE_PSF_SPAWN, &sets[k]);
-                t0 = now_us ();
-                run_mode (m, &sets[k]);
-                t1 = now_us ();
-                if (i >= 0)
-                  g_array_append_val (pass == PASS_AFTER_EXEC ? after_exec[m] : samples[m],
-                                      (double) { t1 - t0 });
+                /* Each iteration runs the modes in an order of its own (a
+                 * seeded shuffle), so that every mode follows every other
+                 * one as often: what ran just before shows in a call. A
+                 * syncfs() right after another one of the same filesystem
+                 * finds the journal committed and the disk's cache
+                 * flushed, and costs a third of one after other work
+                 * (measured here: 100 against 300-380 us), so the fixed
+                 * order that put the floor right after the in-process mode
+                 * favoured it (--fixed-order). */
+                shuffle (order, N_MODES);
+                for (guint j = 0; j < N_MODES; j++)
+                  {
+                    Mode m = (Mode) order[j];
+                    double elapsed;
+
+                    if (!mode_in_pass (m, pass))
+                      continue;
+                    /* The fork floor does not depend on K. */
+                    if (m == MODE_FORK_FLOOR && k > 0)
+                      continue;
+                    elapsed = worker_time (&workers[h], m, k, pass == PASS_AFTER_EXEC);
+                    if (i >= 0)
+                      g_array_append_val (pass == PASS_AFTER_EXEC ? after_exec[h][m] : samples[h][m],
+                                          elapsed);
+                  }
               }
           }
 
-      for (guint m = 0; m < N_MODES; m++)
+      for (guint h = 0; h < n_hosts; h++)
         {
-          result->median[k][m] = quantile (samples[m], 0.5);
-          result->p10[k][m] = quantile (samples[m], 0.1);
-          result->p90[k][m] = quantile (samples[m], 0.9);
-          if (k == 0)
-            result->after_exec[m] = quantile (after_exec[m], 0.5);
-          g_array_unref (samples[m]);
-          g_array_unref (after_exec[m]);
+          HostResult *result = &results[h];
+
+          for (guint m = 0; m < N_MODES; m++)
+            {
+              result->median[k][m] = quantile (samples[h][m], 0.5);
+              result->p10[k][m] = quantile (samples[h][m], 0.1);
+              result->p90[k][m] = quantile (samples[h][m], 0.9);
+              if (k == 0)
+                result->after_exec[m] = quantile (after_exec[h][m], 0.5);
+              g_array_unref (samples[h][m]);
+              g_array_unref (after_exec[h][m]);
+            }
+          if (k > 0)
+            {
+              result->median[k][MODE_FORK_FLOOR] = result->median[0][MODE_FORK_FLOOR];
+              result->p10[k][MODE_FORK_FLOOR] = result->p10[0][MODE_FORK_FLOOR];
+              result->p90[k][MODE_FORK_FLOOR] = result->p90[0][MODE_FORK_FLOOR];
+            }
         }
-      if (k > 0)
-        {
-          result->median[k][MODE_FORK_FLOOR] = result->median[0][MODE_FORK_FLOOR];
-          result->p10[k][MODE_FORK_FLOOR] = result->p10[0][MODE_FORK_FLOOR];
-          result->p90[k][MODE_FORK_FLOOR] = result->p90[0][MODE_FORK_FLOOR];
-        }
-      g_printerr ("  host %u MiB, K=%u: done\n", result->host_mib, ks[k]);
+      g_printerr ("  K=%u: done\n", ks[k]);
     }
 }
 
@@ -870,7 +1041,8 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_auto(GStrv) host_list = NULL;
   PathSet sets[N_KS];
-  HostResult hosts[8];
+  HostResult hosts[MAX_HOSTS];
+  Worker workers[MAX_HOSTS];
   ConcurrentResult crowds[3] = { 0 };
   guint n_hosts = 0;
   guint n_crowds = 0;
@@ -943,40 +1115,47 @@ main (int   argc,
 
   g_print ("## psf benchmark\n\n");
   g_print ("%s, %ld CPUs; default start method %s; %d iterations (K=1000: %d) after %d "
-           "warm-up ones, round-robin in %s order (the modes that fork the host in a pass of their own); "
+           "warm-up ones, round-robin over the hosts (a process each) and the modes in %s order "
+           "(SPAWN and the modes that fork the host in passes of their own); "
            "K=1 and K=16 under %s, K=1000 under %s, /dev/shm and %s\n",
            g_get_os_info (G_OS_INFO_KEY_PRETTY_NAME), sysconf (_SC_NPROCESSORS_ONLN),
            method_name (default_method), opt_iterations, opt_iterations_1000, opt_warmup,
            opt_fixed_order ? "table" : "a shuffled",
            root, root, third != NULL ? third : "/ (no third filesystem found)");
 
+  /* The hosts, each a process of its own (see measure_hosts()), forked
+   * before this process made a thread or a forkserver. */
   host_list = g_strsplit (opt_hosts != NULL ? opt_hosts : "0,256,1024", ",", -1);
   for (guint i = 0; host_list[i] != NULL && n_hosts < G_N_ELEMENTS (hosts); i++)
     {
-      HostResult *r = &hosts[n_hosts++];
-      guint mib = (guint) g_ascii_strtoull (host_list[i], NULL, 10);
-      guint grown = n_hosts > 1 ? hosts[n_hosts - 2].host_mib : 0;
+      memset (&hosts[n_hosts], 0, sizeof hosts[n_hosts]);
+      hosts[n_hosts].host_mib = (guint) g_ascii_strtoull (host_list[i], NULL, 10);
+      worker_start (&workers[n_hosts], hosts[n_hosts].host_mib, sets);
+      n_hosts++;
+    }
+  for (guint h = 0; h < n_hosts; h++)
+    {
+      read_all (workers[h].from, &hosts[h].rss_kib, sizeof hosts[h].rss_kib);
+      g_printerr ("host %u MiB ready (VmRSS %" G_GUINT64_FORMAT " KiB)\n",
+                  hosts[h].host_mib, hosts[h].rss_kib);
+    }
+  measure_hosts (hosts, workers, n_hosts);
+  for (guint h = 0; h < n_hosts; h++)
+    worker_stop (&workers[h]);
 
-      memset (r, 0, sizeof *r);
-      r->host_mib = mib;
-      grow_host (mib > grown ? mib - grown : 0);
-      /* Let the kernel settle after the new memory (its background work
-       * on a freshly touched GiB shows in the first calls). */
-      if (mib > grown)
-        g_usleep (2 * G_USEC_PER_SEC);
-      r->rss_kib = status_kib ("VmRSS:");
-      g_printerr ("measuring with a %u MiB host (VmRSS %" G_GUINT64_FORMAT " KiB)\n", mib, r->rss_kib);
-      measure_host (r, sets);
+  /* In this process, as small as the smallest host. */
+  if (opt_concurrent > 0)
+    {
+      static const PsfStartMethod methods[] = {
+        PSF_START_METHOD_FORKSERVER, PSF_START_METHOD_SPAWN, PSF_START_METHOD_FORK,
+      };
 
-      if (n_hosts == 1 && opt_concurrent > 0)
-        {
-          static const PsfStartMethod methods[] = {
-            PSF_START_METHOD_FORKSERVER, PSF_START_METHOD_SPAWN, PSF_START_METHOD_FORK,
-          };
-
-          for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
-            measure_concurrent (&crowds[n_crowds++], &sets[0], methods[m]);
-        }
+      /* One task of each first, so that what stays for good (the
+       * forkserver and its socket, GLib's wakeup fd) is in the baseline. */
+      for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+        run_mode (mode_of_method (methods[m]), &sets[0]);
+      for (guint m = 0; m < G_N_ELEMENTS (methods); m++)
+        measure_concurrent (&crowds[n_crowds++], &sets[0], methods[m]);
     }
 
   for (guint h = 0; h < n_hosts; h++)
