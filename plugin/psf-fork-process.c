@@ -19,10 +19,12 @@
  *
  * The read end of the report channel is non-blocking and watched in the
  * task's context while the child runs, so a child never blocks on a full
- * pipe. When the child watch fires the pipe is drained until EAGAIN or EOF
+ * pipe. When the child is reaped the pipe is drained until EAGAIN or EOF
  * (a grandchild may still hold the write end: the exit is reported at the
  * child's exit all the same), ->report gets the bytes, and only then is the
- * exit recorded, so ::exited handlers see the complete report.
+ * exit recorded, so ::exited handlers see the complete report. A report
+ * that always fits the pipe (->prepare set a bound of at most PIPE_BUF) is
+ * not watched at all: the reap reads what FIONREAD says is there.
  */
 
 #include "config.h"
@@ -30,9 +32,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sys/ioctl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -15,7 +15,7 @@
  * posix_spawn() does, and sleeps until the child has exited. With
  * CLONE_PARENT the child is the host's child, not ours: it tells the host
  * its pid itself (STARTED, "yours"), and the host reaps it, signals it and
- * learns its exit as for any child of its own (its GLib child watch, the
+ * learns its exit as for any child of its own (its pidfd watch, the
  * floor of psf's own start methods). The server has nothing more to do
  * with it, and a server that dies does not take it along.
  *

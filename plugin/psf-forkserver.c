@@ -992,7 +992,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   request_clear (&request);
   if (ours)
     {
-      /* Our own child: reaped by the child watch, as for any other. */
+      /* Our own child: reaped through its pidfd, as any other. */
       close (status_fd);
       psf_subprocess_watch (subprocess, pid);
     }

@@ -16,8 +16,9 @@ G_BEGIN_DECLS
 gboolean psf_subprocess_check_reapable (GError **error);
 
 /* Called by a subclass's ->start once @pid exists: records it, opens a
- * pidfd for signalling, installs the child watch (which holds a reference
- * until the child is reaped) and the timeout, all in the task's context. */
+ * pidfd for signalling and reaping, installs the watch on it (a GLib child
+ * watch where pidfds are refused; either holds a reference until the child
+ * is reaped) and the timeout, all in the task's context. */
 void psf_subprocess_watch (PsfSubprocess *self,
                            GPid           pid);
 

@@ -16,7 +16,7 @@
  *    If that fails the task stays NEW and nothing is emitted.
  *
  *  - ::started is emitted from an idle source (G_PRIORITY_DEFAULT, the
- *    priority of GLib's child watch, so a quick child does not starve it).
+ *    priority of the child watch, so a quick child does not starve it).
  *    The child may already have exited when the context gets to run: the
  *    exit path (psf_task_return()) then emits ::started first, with the
  *    returncode still unset, and only then records the exit. So ::started
