@@ -18,8 +18,9 @@ const char *psf_fork_process_get_helper_path (void);
 
 /* Called from ->prepare: the routine writes at most @bytes to the report
  * channel (0: no bound known, the default). A bound of at most PIPE_BUF
- * always fits the pipe (a pipe holds at least two pages), so the channel
- * is read once at the reap instead of being watched. Lasts until changed. */
+ * always fits the pipe (no pipe holds less), so the channel of a short
+ * task is read once at the reap instead of being watched. Lasts until
+ * changed. */
 void psf_fork_process_set_report_bound  (PsfForkProcess *self,
                                          gsize           bytes);
 

@@ -24,7 +24,8 @@
  * child's exit all the same), ->report gets the bytes, and only then is the
  * exit recorded, so ::exited handlers see the complete report. A report
  * that always fits the pipe (->prepare set a bound of at most PIPE_BUF) is
- * not watched at all: the reap reads what FIONREAD says is there.
+ * watched only if the child runs longer than a few ms: the reap reads what
+ * FIONREAD says is there.
  */
 
 #include "config.h"
@@ -208,10 +209,43 @@ psf_fork_process_report_ready_cb (int          fd,
   return G_SOURCE_REMOVE;
 }
 
+/* How long a report channel that always fits its pipe goes unwatched. A
+ * child that breaks the bound (a helper of another version, a bug) waits
+ * at most this long on a full pipe; a task that runs longer pays for one
+ * watch, which is nothing next to its run. */
+#define REPORT_LATE_WATCH_MS 10
+
+static void
+psf_fork_process_start_report_watch (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  /* A pipe's read end has no other status flag to keep: no F_GETFL. */
+  fcntl (priv->report_fd, F_SETFL, O_NONBLOCK);
+  priv->report_watched = TRUE;
+  priv->report_source = psf_task_attach_with_ref (PSF_TASK (self),
+                                                  g_unix_fd_source_new (priv->report_fd,
+                                                                        G_IO_IN | G_IO_HUP | G_IO_ERR),
+                                                  G_SOURCE_FUNC (psf_fork_process_report_ready_cb),
+                                                  "[psf] report channel");
+}
+
+static gboolean
+psf_fork_process_report_late_cb (gpointer data)
+{
+  PsfForkProcess *self = data;
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  g_clear_pointer (&priv->report_source, g_source_unref);
+  psf_fork_process_start_report_watch (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* Takes @read_fd, the read end of the report channel. A report that may
  * not fit the pipe is read as it comes, so that the child never blocks on
- * a full pipe; one that always fits is read once, at the reap (no source,
- * no wakeup, no non-blocking flag to set). */
+ * a full pipe. One that always fits is read once, at the reap (no fd
+ * source, no wakeup, no non-blocking flag to set), unless the child runs
+ * longer than REPORT_LATE_WATCH_MS: then it is watched as any other. */
 static void
 psf_fork_process_watch_report (PsfForkProcess *self,
                                int             read_fd)
@@ -222,18 +256,17 @@ psf_fork_process_watch_report (PsfForkProcess *self,
   priv->report_buffer = g_byte_array_new ();
   priv->report_error = 0;
   priv->report_incomplete = FALSE;
-  priv->report_watched = priv->report_bound == 0 || priv->report_bound > PIPE_BUF;
-  if (!priv->report_watched)
-    return;
+  if (priv->report_bound == 0 || priv->report_bound > PIPE_BUF)
+    {
+      psf_fork_process_start_report_watch (self);
+      return;
+    }
 
-  /* A pipe's read end has no other status flag to keep: no F_GETFL. */
-  fcntl (read_fd, F_SETFL, O_NONBLOCK);
-  priv->report_source = g_unix_fd_source_new (read_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-  g_source_set_callback (priv->report_source,
-                         G_SOURCE_FUNC (psf_fork_process_report_ready_cb),
-                         g_object_ref (self), g_object_unref);
-  g_source_set_static_name (priv->report_source, "[psf] report channel");
-  psf_task_attach_source (PSF_TASK (self), priv->report_source);
+  priv->report_watched = FALSE;
+  priv->report_source = psf_task_attach_with_ref (PSF_TASK (self),
+                                                  g_timeout_source_new (REPORT_LATE_WATCH_MS),
+                                                  psf_fork_process_report_late_cb,
+                                                  "[psf] report channel (late watch)");
 }
 
 static gboolean

@@ -15,9 +15,10 @@
  * its child reaped.
  *
  * A host that reaps the child first (waitpid(-1) in its own SIGCHLD
- * handler) leaves nothing to wait for: waitid() fails with ECHILD, and the
- * task ends with returncode 255 and a warning instead of a success it
- * cannot know of.
+ * handler) leaves nothing to wait for: waitid() fails with ECHILD (or
+ * pidfd_open() with ESRCH), and the task ends with returncode 255 and a
+ * warning instead of a success it cannot know of. Where GLib's child watch
+ * stands in, GLib decides (status 0 and a warning of its own).
  *
  * Signals go through a pidfd opened right after the child was created, so
  * a signal can never reach another process that reused the pid; where
@@ -134,6 +135,43 @@ psf_subprocess_child_watch_cb (GPid     pid,
   PSF_SUBPROCESS_GET_CLASS (self)->reaped (self, returncode_from_wait_status (wait_status));
 }
 
+/* The child's exit status is gone: something else in this process reaped
+ * it (a host's waitpid(-1) in its own SIGCHLD handler). The task ends all
+ * the same, with a status that cannot pass for a success. */
+static void
+psf_subprocess_status_lost (PsfSubprocess *self,
+                            const char    *call,
+                            int            error)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_warning (_("Cannot learn how process %d ended: %s(): %s (did something "
+               "else in this process reap it?); its task ends with returncode 255"),
+             (int) priv->pid, call, g_strerror (error));
+  psf_subprocess_child_watch_cb (priv->pid, W_EXITCODE (255, 0), self);
+}
+
+/* pidfd_open() said ESRCH: our child is already reaped, by someone else. */
+static gboolean
+psf_subprocess_reaped_elsewhere_cb (gpointer data)
+{
+  psf_subprocess_status_lost (data, "pidfd_open", ESRCH);
+  return G_SOURCE_REMOVE;
+}
+
+static void psf_subprocess_watch_pidfd (PsfSubprocess *self);
+
+static gboolean
+psf_subprocess_pidfd_retry_cb (gpointer data)
+{
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  g_clear_pointer (&priv->watch_source, g_source_unref);
+  psf_subprocess_watch_pidfd (self);
+  return G_SOURCE_REMOVE;
+}
+
 /* The pidfd became readable: the child has exited. */
 static gboolean
 psf_subprocess_pidfd_ready_cb (int          fd,
@@ -142,17 +180,37 @@ psf_subprocess_pidfd_ready_cb (int          fd,
 {
   PsfSubprocess *self = data;
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  const char *call = "waitid";
   siginfo_t info;
-  int wait_status;
+  int wait_status = 0;
+  gboolean waitable;
+  int error;
   int r;
 
   memset (&info, 0, sizeof info);
   do
     r = waitid (P_PIDFD, (id_t) fd, &info, WEXITED | WNOHANG);
   while (r < 0 && errno == EINTR);
+  error = r < 0 ? errno : 0;
+  waitable = r == 0 && info.si_pid != 0;
+  if (waitable)
+    wait_status = psf_child_wait_status_from_siginfo (&info);
 
-  if (r == 0 && info.si_pid == 0)
-    return G_SOURCE_CONTINUE;  /* not a zombie yet */
+  if (error == EINVAL)
+    {
+      /* Linux 5.3: pidfds, but no P_PIDFD. The pid is still ours to
+       * wait for: the pidfd keeps no one else from reusing it, but it
+       * cannot be reused before we reap it. */
+      pid_t p;
+
+      call = "waitpid";
+      do
+        p = waitpid (priv->pid, &wait_status, WNOHANG);
+      while (p < 0 && errno == EINTR);
+      r = p < 0 ? -1 : 0;
+      error = p < 0 ? errno : 0;
+      waitable = p > 0;
+    }
 
   /* Gone before anything the reap runs (the ::exited handlers) could
    * iterate this context again: the source may recurse (it is not blocked
@@ -160,20 +218,36 @@ psf_subprocess_pidfd_ready_cb (int          fd,
    * its fd is closed below. */
   g_source_destroy (priv->watch_source);
 
-  if (r == 0)
-    wait_status = psf_child_wait_status_from_siginfo (&info);
-  else
+  if (r == 0 && !waitable)
     {
-      int saved = errno;
-
-      g_warning (_("Cannot learn how process %d ended: waitid(): %s (did something "
-                   "else in this process reap it?); its task ends with returncode 255"),
-                 (int) priv->pid, g_strerror (saved));
-      wait_status = W_EXITCODE (255, 0);
+      /* Readable, but not ours to wait for yet: a tracer (strace -f, gdb)
+       * sees the exit first. The fd stays readable, so look again in a
+       * while instead of spinning on it. */
+      g_clear_pointer (&priv->watch_source, g_source_unref);
+      priv->watch_source = psf_task_attach_with_ref (PSF_TASK (self), g_timeout_source_new (10),
+                                                     psf_subprocess_pidfd_retry_cb,
+                                                     "[psf] child watch (traced)");
+      return G_SOURCE_REMOVE;
     }
 
-  psf_subprocess_child_watch_cb (priv->pid, wait_status, self);
+  if (r == 0)
+    psf_subprocess_child_watch_cb (priv->pid, wait_status, self);
+  else
+    psf_subprocess_status_lost (self, call, error);
   return G_SOURCE_REMOVE;
+}
+
+static void
+psf_subprocess_watch_pidfd (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  GSource *source = g_unix_fd_source_new (priv->pidfd, G_IO_IN);
+
+  g_source_set_can_recurse (source, TRUE);
+  priv->watch_source = psf_task_attach_with_ref (PSF_TASK (self), source,
+                                                 G_SOURCE_FUNC (psf_subprocess_pidfd_ready_cb),
+                                                 "[psf] child watch");
 }
 
 static gboolean
@@ -251,13 +325,7 @@ psf_subprocess_add_timer (PsfSubprocess *self,
                           GSourceFunc    func,
                           const char    *name)
 {
-  GSource *source = g_timeout_source_new (ms);
-
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
-  g_source_set_static_name (source, name);
-  psf_task_attach_source (PSF_TASK (self), source);
-  return source;
+  return psf_task_attach_with_ref (PSF_TASK (self), g_timeout_source_new (ms), func, name);
 }
 
 gboolean
@@ -294,23 +362,22 @@ psf_subprocess_watch (PsfSubprocess *self,
   priv->pidfd = pidfd_open (pid, 0);
 
   if (priv->pidfd >= 0)
-    {
-      priv->watch_source = g_unix_fd_source_new (priv->pidfd, G_IO_IN);
-      g_source_set_callback (priv->watch_source,
-                             G_SOURCE_FUNC (psf_subprocess_pidfd_ready_cb),
-                             g_object_ref (self), g_object_unref);
-      g_source_set_can_recurse (priv->watch_source, TRUE);
-    }
+    psf_subprocess_watch_pidfd (self);
   else
     {
-      priv->watch_source = g_child_watch_source_new (pid);
-      g_source_set_callback (priv->watch_source,
-                             G_SOURCE_FUNC (psf_subprocess_child_watch_cb),
-                             g_object_ref (self), g_object_unref);
+      /* ESRCH: our own child cannot be gone before we reap it, unless
+       * someone else reaped it. ENOSYS, EPERM (old kernels, valgrind,
+       * seccomp): GLib watches it its own way. */
+      gboolean reaped_elsewhere = errno == ESRCH;
+      GSource *source = reaped_elsewhere ? g_idle_source_new () : g_child_watch_source_new (pid);
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      priv->watch_source =
+        psf_task_attach_with_ref (PSF_TASK (self), source,
+                                  reaped_elsewhere ? psf_subprocess_reaped_elsewhere_cb
+                                                   : G_SOURCE_FUNC (psf_subprocess_child_watch_cb),
+                                  "[psf] child watch");
     }
-  g_source_set_priority (priv->watch_source, G_PRIORITY_DEFAULT);
-  g_source_set_static_name (priv->watch_source, "[psf] child watch");
-  psf_task_attach_source (PSF_TASK (self), priv->watch_source);
 
   if (priv->timeout > 0)
     priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,

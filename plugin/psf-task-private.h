@@ -18,8 +18,16 @@ void          psf_task_return       (PsfTask *self,
 /* The context captured by start(), or NULL before it. */
 GMainContext *psf_task_get_context  (PsfTask *self);
 
-/* Adds @source to the task's context; returns its id. */
+/* Adds @source to the task's context. */
 void          psf_task_attach_source (PsfTask *self,
                                       GSource *source);
+
+/* Gives @source the callback @func, called with a reference on the task
+ * that goes with the source, and the static @name, then adds it to the
+ * task's context. Returns @source, whose reference stays the caller's. */
+GSource      *psf_task_attach_with_ref (PsfTask     *self,
+                                        GSource     *source,
+                                        GSourceFunc  func,
+                                        const char  *name);
 
 G_END_DECLS

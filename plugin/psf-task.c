@@ -237,6 +237,18 @@ psf_task_attach_source (PsfTask *self,
   g_source_attach (source, priv->context);
 }
 
+GSource *
+psf_task_attach_with_ref (PsfTask     *self,
+                          GSource     *source,
+                          GSourceFunc  func,
+                          const char  *name)
+{
+  g_source_set_callback (source, func, g_object_ref (self), g_object_unref);
+  g_source_set_static_name (source, name);
+  psf_task_attach_source (self, source);
+  return source;
+}
+
 /* An idle source that calls @func with a reference on the task, at the
  * priority of the child watch; not attached yet. */
 static GSource *

@@ -308,10 +308,11 @@ stolen_status_is_expected (const char     *domain,
 
 /* A host whose SIGCHLD handler reaps every child (waitpid(-1)) steals the
  * exit status. psf must not hang or leave anything behind, and must not
- * report a success it cannot know of: when its pidfd watch finds the
- * child gone (ECHILD) it warns and ends the task with 255. When the host
- * reaped before psf opened the pidfd, GLib's child watch takes over and
- * sees status 0; when psf reaped first, the status is the real one. */
+ * report a success it cannot know of: when it finds the child gone
+ * (waitid() ECHILD, or pidfd_open() ESRCH when the host was quicker still)
+ * it warns and ends the task with 255; when psf reaped first, the status
+ * is the real one. Without pidfds (valgrind) GLib's child watch decides:
+ * status 0. */
 static void
 test_host_sigchld_reaper (void)
 {
@@ -1171,6 +1172,40 @@ test_child_flood_report (void)
   g_assert_cmpuint (g_bytes_get_size (report), >=, 60u * 1024 * 1024);
 }
 
+/* A helper that breaks the report bound of a SyncfsProcess (a psf-child
+ * of another version): 200 kB on its report channel where one record was
+ * due. The channel of a short task goes unwatched, but only for a few ms:
+ * the child gets to write it all and exit, and the task ends (a report
+ * that makes no sense is a failure, never a hang). */
+static void
+test_child_breaks_report_bound (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("psf-hostile-XXXXXX", NULL);
+  g_autofree char *helper = g_build_filename (dir, "psf-child", NULL);
+  g_autofree char *saved = g_strdup (g_getenv ("PSF_CHILD_PATH"));
+  const char *paths[] = { g_get_tmp_dir (), NULL };
+  g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
+  GBytes *report;
+
+  g_assert_true (g_file_set_contents (helper, "#!/bin/sh\nhead -c 200000 /dev/zero >&3\n", -1, NULL));
+  g_assert_no_errno (chmod (helper, 0755));
+  g_setenv ("PSF_CHILD_PATH", helper, TRUE);
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_SPAWN);
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
+  g_assert_nonnull (report);
+  g_assert_cmpuint (g_bytes_get_size (report), ==, 200000);
+
+  if (saved != NULL)
+    g_setenv ("PSF_CHILD_PATH", saved, TRUE);
+  else
+    g_unsetenv ("PSF_CHILD_PATH");
+  g_assert_no_errno (g_unlink (helper));
+  g_assert_no_errno (g_rmdir (dir));
+}
+
 /* ---- hostile path lists -------------------------------------------------------- */
 
 typedef struct
@@ -1352,6 +1387,7 @@ main (int   argc,
   g_test_add_func ("/psf/hostile/child/ignore-term", test_child_ignore_term);
   g_test_add_func ("/psf/hostile/child/grandchild-not-waited", test_child_grandchild_not_waited);
   g_test_add_func ("/psf/hostile/child/flood-report", test_child_flood_report);
+  g_test_add_func ("/psf/hostile/child/breaks-report-bound", test_child_breaks_report_bound);
 
   for (int method = 0; method < (int) G_N_ELEMENTS (methods); method++)
     {
