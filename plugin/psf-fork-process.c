@@ -65,6 +65,7 @@ typedef struct
   GByteArray     *report_buffer;
   GBytes         *report;
   int             report_error;       /* errno of the last read(), or 0 */
+  const char     *report_error_call;  /* the call that failed with it */
   gsize           report_bound;       /* the most the routine writes, or 0 */
   guint           report_incomplete : 1;
   guint           report_watched : 1;
@@ -154,7 +155,10 @@ psf_fork_process_read_report (PsfForkProcess *self)
         return TRUE;
       /* The channel is a pipe, never a pty: an error is an error. */
       if (n < 0)
-        priv->report_error = errno;
+        {
+          priv->report_error = errno;
+          priv->report_error_call = "read(report channel)";
+        }
       return FALSE;
     }
 }
@@ -174,6 +178,7 @@ psf_fork_process_read_report_at_reap (PsfForkProcess *self)
   if (ioctl (priv->report_fd, FIONREAD, &left) < 0)
     {
       priv->report_error = errno;
+      priv->report_error_call = "ioctl(report channel, FIONREAD)";
       return;
     }
   while (left > 0)
@@ -185,6 +190,7 @@ psf_fork_process_read_report_at_reap (PsfForkProcess *self)
       if (n <= 0)
         {
           priv->report_error = n < 0 ? errno : 0;
+          priv->report_error_call = "read(report channel)";
           return;
         }
       g_byte_array_append (priv->report_buffer, buffer, (guint) n);
@@ -840,10 +846,11 @@ psf_fork_process_check (PsfTask  *task,
     {
       if (priv->report_error != 0)
         {
+          /* TRANSLATORS: the first %s is a system call, as in
+           * "read(report channel)"; the second the error text. */
           g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
-                       _("The report of the child could not be read: "
-                         "read(report channel): %s"),
-                       g_strerror (priv->report_error));
+                       _("The report of the child could not be read: %s: %s"),
+                       priv->report_error_call, g_strerror (priv->report_error));
           return;
         }
       /* Only the built-in routines exit with this meaning. */

@@ -16,7 +16,7 @@
  *
  *   CALL   syncfs open openat stat fork clone posix_spawn pipe2 read write
  *          memfd_create mmap fcntl dup2 chdir pidfd_open pidfd_send_signal
- *          kill ("open" also covers open64 and the _FORTIFY_SOURCE
+ *          kill ioctl waitid ("open" also covers open64 and the _FORTIFY_SOURCE
  *          variants, "stat" stat64, "posix_spawn" posix_spawnp, "mmap"
  *          mmap64, "fcntl" fcntl64)
  *   errno  NAME or number the call fails with (default EIO)
@@ -70,8 +70,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -109,13 +111,15 @@ typedef enum
   CALL_PIDFD_OPEN,
   CALL_PIDFD_SEND_SIGNAL,
   CALL_KILL,
+  CALL_IOCTL,
+  CALL_WAITID,
   N_CALLS
 } Call;
 
 static const char * const call_names[N_CALLS] = {
   "syncfs", "open", "openat", "stat", "fork", "clone", "posix_spawn", "pipe2",
   "read", "write", "memfd_create", "mmap", "fcntl", "dup2", "chdir",
-  "pidfd_open", "pidfd_send_signal", "kill",
+  "pidfd_open", "pidfd_send_signal", "kill", "ioctl", "waitid",
 };
 
 typedef enum
@@ -198,6 +202,8 @@ static int     (*real_chdir) (const char *);
 static int     (*real_pidfd_open) (pid_t, unsigned int);
 static int     (*real_pidfd_send_signal) (int, int, siginfo_t *, unsigned int);
 static int     (*real_kill) (pid_t, int);
+static int     (*real_ioctl) (int, unsigned long, ...);
+static int     (*real_waitid) (idtype_t, id_t, siginfo_t *, int);
 
 static void *
 lookup (const char *name)
@@ -473,6 +479,8 @@ psf_fault_init (void)
   real_pidfd_open = lookup ("pidfd_open");
   real_pidfd_send_signal = lookup ("pidfd_send_signal");
   real_kill = lookup ("kill");
+  real_ioctl = lookup ("ioctl");
+  real_waitid = lookup ("waitid");
 
   loader_pid = getpid ();
 
@@ -953,4 +961,27 @@ kill (pid_t pid, int sig)
 {
   FAIL_IF (CALL_KILL, NULL, -1, -1);
   return REAL (kill) (pid, sig);
+}
+
+/* Every request takes at most one argument, a pointer or an integer that
+ * fits one. */
+PSF_FAULT_EXPORT int
+ioctl (int fd, unsigned long request, ...)
+{
+  va_list ap;
+  void *arg;
+
+  va_start (ap, request);
+  arg = va_arg (ap, void *);
+  va_end (ap);
+
+  FAIL_IF (CALL_IOCTL, NULL, fd, -1);
+  return REAL (ioctl) (fd, request, arg);
+}
+
+PSF_FAULT_EXPORT int
+waitid (idtype_t idtype, id_t id, siginfo_t *info, int options)
+{
+  FAIL_IF (CALL_WAITID, NULL, -1, -1);
+  return REAL (waitid) (idtype, id, info, options);
 }

@@ -178,6 +178,23 @@ assert_synced (PsfSyncfsProcess *proc,
     g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SYNCED);
 }
 
+/* The task failed with @returncode and the message @expected, its first
+ * path left unconfirmed ("not reached"); then it goes. */
+static void
+assert_failed_unconfirmed (PsfSyncfsProcess *proc,
+                           PsfTestCheck     *check,
+                           int               returncode,
+                           const char       *expected)
+{
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, returncode);
+  g_assert_false (check->ok);
+  g_assert_error (check->error, PSF_ERROR, PSF_ERROR_FAILED);
+  g_assert_cmpstr (check->error->message, ==, expected);
+  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  g_clear_error (&check->error);
+  assert_finalized (proc);
+}
+
 /* A start() that must fail: FALSE, the error, and a task still NEW with no
  * pid and no returncode; then, the fault gone, the same task starts and
  * succeeds (a failed start leaves nothing half-done behind). */
@@ -373,6 +390,24 @@ test_host_no_pidfd (Fixture       *f,
   assert_finalized (proc);
 }
 
+/* A SyncfsProcess of @paths with @f's start method, run to its end
+ * (wait_check) with the host-side rules @spec armed, which must have
+ * injected a fault. */
+static PsfSyncfsProcess *
+run_with_host_faults (Fixture            *f,
+                      const char * const *paths,
+                      const char         *spec,
+                      PsfTestCheck       *check)
+{
+  PsfSyncfsProcess *proc = syncfs_new (f->method, paths);
+
+  arm (NULL, spec);
+  psf_test_run_checked (PSF_TASK (proc), check);
+  g_assert_cmpuint (fault_hits (), >=, 1);
+  disarm (NULL);
+  return proc;
+}
+
 /* The parent cannot read the report at all: the child synced, but nobody
  * can know. The task fails (returncode 128 + errno: the report channel
  * failed), and every path stays unconfirmed. */
@@ -387,11 +422,7 @@ test_host_read_report (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   REQUIRE_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  arm (NULL, "read,errno=EIO,path=pipe:*,where=host");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  g_assert_cmpuint (fault_hits (), >=, 1);
-  disarm (NULL);
+  proc = run_with_host_faults (f, paths, "read,errno=EIO,path=pipe:*,where=host", &check);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 128 + EIO);
   g_assert_false (check.ok);
@@ -401,6 +432,44 @@ test_host_read_report (Fixture       *f,
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
   assert_result (proc, 1, PSF_SYNCFS_STATUS_SKIPPED, 0);
   g_clear_error (&check.error);
+  assert_finalized (proc);
+}
+
+/* The report of a short task is read once at the reap, after an
+ * ioctl(FIONREAD) that says how much is there: when that fails, the
+ * report is lost as when its read() fails, and the error names the call. */
+static void
+test_host_report_fionread (Fixture       *f,
+                           gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  g_autofree char *expected = g_strdup_printf ("The report of the child could not be read: "
+                                               "ioctl(report channel, FIONREAD): %s",
+                                               g_strerror (EIO));
+  PsfSyncfsProcess *proc;
+  PsfTestCheck check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = run_with_host_faults (f, paths, "ioctl,errno=EIO,path=pipe:*,where=host", &check);
+  assert_failed_unconfirmed (proc, &check, 128 + EIO, expected);
+}
+
+/* A kernel with pidfds but without waitid(P_PIDFD) (Linux 5.3) answers
+ * EINVAL: the child is reaped with waitpid() instead, and nothing else
+ * changes. */
+static void
+test_host_waitid_einval (Fixture       *f,
+                         gconstpointer  data)
+{
+  const char *paths[] = { f->file, NULL };
+  PsfSyncfsProcess *proc;
+  PsfTestCheck check = { 0 };
+
+  REQUIRE_SHIM ();
+  proc = run_with_host_faults (f, paths, "waitid,errno=EINVAL,where=host", &check);
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  assert_synced (proc, 0);
   assert_finalized (proc);
 }
 
@@ -931,13 +1000,7 @@ test_child_mmap_input (Fixture       *f,
   psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
 
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 2);
-  g_assert_false (check.ok);
-  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
-  g_assert_cmpstr (check.error->message, ==, expected);
-  assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
-  g_clear_error (&check.error);
-  assert_finalized (proc);
+  assert_failed_unconfirmed (proc, &check, 2, expected);
 }
 
 /* The FORK child cannot install a mapped fd: it says so on the setup
@@ -1250,6 +1313,8 @@ main (int   argc,
     { "host/no-pidfd", test_host_no_pidfd, TRUE, TRUE, TRUE },
     { "host/read-report", test_host_read_report, TRUE, TRUE, FALSE },
     { "host/read-report-once", test_host_read_report_once, TRUE, TRUE, FALSE },
+    { "host/report-fionread", test_host_report_fionread, TRUE, TRUE, TRUE },
+    { "host/waitid-einval", test_host_waitid_einval, TRUE, TRUE, TRUE },
     { "host/signal-fails", test_host_signal_fails, TRUE, TRUE, TRUE },
     /* Not FORKSERVER: its child syncs each filesystem in a sub-process where
      * the shim counts calls afresh; syncfs-path covers one failing of two. */
