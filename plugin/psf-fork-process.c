@@ -251,7 +251,8 @@ psf_fork_process_report_late_cb (gpointer data)
  * not fit the pipe is read as it comes, so that the child never blocks on
  * a full pipe. One that always fits is read once, at the reap (no fd
  * source, no wakeup, no non-blocking flag to set), unless the child runs
- * longer than REPORT_LATE_WATCH_MS: then it is watched as any other. */
+ * longer than REPORT_LATE_WATCH_MS (psf_fork_process_arm_late_report_watch()):
+ * then it is watched as any other. */
 static void
 psf_fork_process_watch_report (PsfForkProcess *self,
                                int             read_fd)
@@ -262,13 +263,16 @@ psf_fork_process_watch_report (PsfForkProcess *self,
   priv->report_buffer = g_byte_array_new ();
   priv->report_error = 0;
   priv->report_incomplete = FALSE;
-  if (priv->report_bound == 0 || priv->report_bound > PIPE_BUF)
-    {
-      psf_fork_process_start_report_watch (self);
-      return;
-    }
-
   priv->report_watched = FALSE;
+  if (priv->report_bound == 0 || priv->report_bound > PIPE_BUF)
+    psf_fork_process_start_report_watch (self);
+}
+
+static void
+psf_fork_process_arm_late_report_watch (PsfForkProcess *self)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
   priv->report_source = psf_task_attach_with_ref (PSF_TASK (self),
                                                   g_timeout_source_new (REPORT_LATE_WATCH_MS),
                                                   psf_fork_process_report_late_cb,
@@ -795,6 +799,10 @@ psf_fork_process_start (PsfTask  *task,
   psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
   if (priv->start_method != PSF_START_METHOD_FORKSERVER)
     psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
+  /* After the child watch: when the exit and the timer are due in the same
+   * iteration, the reap comes first and the timer goes. */
+  if (!priv->report_watched)
+    psf_fork_process_arm_late_report_watch (self);
   psf_spawn_process_child_started (PSF_SPAWN_PROCESS (self));
   return TRUE;
 }
