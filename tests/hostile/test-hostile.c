@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1172,6 +1173,83 @@ test_child_flood_report (void)
   g_assert_cmpuint (g_bytes_get_size (report), >=, 60u * 1024 * 1024);
 }
 
+static double
+cpu_seconds (void)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+         (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+/* A child that another process traces (strace -f, gdb): its exit goes to
+ * the tracer first, and its pidfd is readable before its parent can wait
+ * for it. Here the tracer holds the exit for about 900 ms: psf looks again
+ * every few ms instead of spinning on the readable pidfd (a spin would
+ * burn those 900 ms of CPU), and the task ends with the child's status
+ * once the tracer lets go. */
+static void
+test_child_traced_exit (void)
+{
+  g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "100");
+  /* LeakSanitizer ptraces an exiting program itself: not while we do. */
+  g_autofree char *asan = g_strconcat (g_getenv ("ASAN_OPTIONS") ? g_getenv ("ASAN_OPTIONS") : "",
+                                       ":detect_leaks=0", NULL);
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "ASAN_OPTIONS", asan, TRUE);
+  gint64 t0 = g_get_monotonic_time ();
+  double cpu0;
+  int ready[2];
+  pid_t tracer;
+  GPid pid;
+  char byte = 0;
+  int status;
+
+  if (under_valgrind ())
+    {
+      g_test_skip ("no pidfds under valgrind: GLib's child watch reaps there");
+      return;
+    }
+
+  psf_spawn_process_set_env (proc, (const char * const *) env);
+  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
+  g_assert_no_errno (pipe2 (ready, O_CLOEXEC));
+  tracer = fork ();
+  g_assert_cmpint (tracer, >=, 0);
+  if (tracer == 0)
+    {
+      struct timespec hold = { 1, 0 };
+
+      if (ptrace (PTRACE_SEIZE, pid, NULL, NULL) == 0 && write (ready[1], "x", 1) == 1)
+        {
+          nanosleep (&hold, NULL);
+          while (waitpid (pid, &status, __WALL) == pid && !WIFEXITED (status) && !WIFSIGNALED (status))
+            ptrace (PTRACE_CONT, pid, NULL, NULL);
+        }
+      _exit (0);
+    }
+  close (ready[1]);
+  if (read (ready[0], &byte, 1) != 1)
+    {
+      close (ready[0]);
+      g_assert_cmpint (waitpid (tracer, NULL, 0), ==, tracer);
+      g_test_skip ("ptrace(PTRACE_SEIZE) is not allowed here");
+      psf_task_cancel (PSF_TASK (proc));
+      psf_test_run_until_exited (PSF_TASK (proc), 10000);
+      return;
+    }
+  close (ready[0]);
+
+  cpu0 = cpu_seconds ();
+  psf_test_run_until_exited (PSF_TASK (proc), 10000);
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (g_get_monotonic_time () - t0, >=, 900 * 1000);
+  g_test_message ("CPU while the exit was held: %.3f s", cpu_seconds () - cpu0);
+  g_assert_cmpfloat (cpu_seconds () - cpu0, <, 0.3);
+  g_assert_cmpint (waitpid (tracer, &status, 0), ==, tracer);
+}
+
 /* A helper that breaks the report bound of a SyncfsProcess (a psf-child
  * of another version): 200 kB on its report channel where one record was
  * due. The channel of a short task goes unwatched, but only for a few ms:
@@ -1388,6 +1466,7 @@ main (int   argc,
   g_test_add_func ("/psf/hostile/child/grandchild-not-waited", test_child_grandchild_not_waited);
   g_test_add_func ("/psf/hostile/child/flood-report", test_child_flood_report);
   g_test_add_func ("/psf/hostile/child/breaks-report-bound", test_child_breaks_report_bound);
+  g_test_add_func ("/psf/hostile/child/traced-exit", test_child_traced_exit);
 
   for (int method = 0; method < (int) G_N_ELEMENTS (methods); method++)
     {
