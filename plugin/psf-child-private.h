@@ -162,6 +162,12 @@ void psf_child_reset_signals (void);
 void psf_child_close_fds_except (const int *keep,
                                  size_t     n_keep);
 
+/* Closes @first..@last (inclusive): one close_range(), or a loop on a
+ * kernel without it (ENOSYS; also on any other refusal, to be safe) that
+ * stops at 65536: a host does not open fds that high. Async-signal-safe. */
+void psf_child_close_range      (unsigned   first,
+                                 unsigned   last);
+
 /* What a forked child does, prepared entirely by the parent so that the
  * child only reads it. */
 typedef struct

@@ -73,12 +73,9 @@ psf_child_reset_signals (void)
   sigprocmask (SIG_SETMASK, &none, NULL);
 }
 
-/* Closes @first..@last (inclusive): one close_range(), or a loop on a
- * kernel without it (ENOSYS; also on any other refusal, to be safe). The
- * loop stops at 65536: a host does not open fds that high. */
-static void
-close_between (unsigned first,
-               unsigned last)
+void
+psf_child_close_range (unsigned first,
+                       unsigned last)
 {
   if (first > last)
     return;
@@ -111,10 +108,10 @@ psf_child_close_fds_except (const int *keep,
       if (next < 0)
         break;
       if ((unsigned) next > low)
-        close_between (low, (unsigned) next - 1);
+        psf_child_close_range (low, (unsigned) next - 1);
       low = (unsigned) next + 1;
     }
-  close_between (low, ~0u);
+  psf_child_close_range (low, ~0u);
 }
 
 /* Batches records so a run costs few write() calls. */

@@ -214,20 +214,6 @@ keep_above (int fd,
   return moved;
 }
 
-static void
-close_between (int first,
-               int last)
-{
-  if (first > last)
-    return;
-#if HAVE_CLOSE_RANGE
-  if (close_range ((unsigned) first, (unsigned) last, 0) == 0)
-    return;
-#endif
-  for (int fd = first; fd <= last && fd < 65536; fd++)
-    close (fd);
-}
-
 /* A set-up step of the child failed: says which on @error_fd (the
  * status pipe of a child with set-up options, whose host waits for
  * SETUP_DONE or such a record; -1 otherwise: the host pre-checks what it
@@ -265,7 +251,6 @@ run_child (Job *job,
   int cwd_fd = -1;
   int output_fd = -1;
   int error_fd;
-  int low = 3;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
   sigset_t none;
   int rc;
@@ -328,28 +313,13 @@ run_child (Job *job,
 
   /* Everything else of the server goes: the control socket, the epoll
    * sets, other requests' fds, the sources once copied. Kept: stdio, the
-   * targets and the two channels. Insertion sort: the list is short, and
-   * qsort() may allocate. */
+   * targets and the two channels. */
   if (status_fd >= 0)
     keep[n_keep++] = status_fd;
   keep[n_keep++] = report_fd;
   for (size_t i = 0; i < n_maps; i++)
     keep[n_keep++] = job->targets[i];
-  for (size_t i = 1; i < n_keep; i++)
-    for (size_t j = i; j > 0 && keep[j - 1] > keep[j]; j--)
-      {
-        int t = keep[j];
-
-        keep[j] = keep[j - 1];
-        keep[j - 1] = t;
-      }
-  for (size_t i = 0; i < n_keep; i++)
-    {
-      close_between (low, keep[i] - 1);
-      if (keep[i] + 1 > low)
-        low = keep[i] + 1;
-    }
-  close_between (low, INT32_MAX);
+  psf_child_close_fds_except (keep, n_keep);
 
   /* Born on its worker's CPU, the host's (see follow_host()); free to go
    * anywhere before it does its work, and its sub-children too. */
@@ -641,7 +611,7 @@ close_received (const int *fds,
       while (j + 1 < n && fds[j + 1] == fds[j] + 1)
         j++;
       if (j > i)
-        close_between (fds[i], fds[j]);
+        psf_child_close_range ((unsigned) fds[i], (unsigned) fds[j]);
       else
         close (fds[i]);
       i = j + 1;

@@ -585,18 +585,8 @@ write_all (int           fd,
            gconstpointer buffer,
            gsize         len)
 {
-  gsize done_len = 0;
-
-  while (done_len < len)
-    {
-      ssize_t n = write (fd, (const char *) buffer + done_len, len - done_len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        g_error ("benchmark host: write(): %s", g_strerror (errno));
-      done_len += (gsize) n;
-    }
+  if (psf_child_write_all (fd, buffer, len) < 0)
+    g_error ("benchmark host: write(): %s", g_strerror (errno));
 }
 
 static void __attribute__((noreturn))
