@@ -12,6 +12,13 @@
 #include "psf-enums.h"
 #include "psf-syncfs-result-private.h"
 
+/* The child writes the wire's status numbers; the host reads them as
+ * PsfSyncfsStatus. */
+G_STATIC_ASSERT (PSF_SYNCFS_STATUS_SYNCED == PSF_WIRE_STATUS_SYNCED);
+G_STATIC_ASSERT (PSF_SYNCFS_STATUS_DUPLICATE == PSF_WIRE_STATUS_DUPLICATE);
+G_STATIC_ASSERT (PSF_SYNCFS_STATUS_SKIPPED == PSF_WIRE_STATUS_SKIPPED);
+G_STATIC_ASSERT (PSF_SYNCFS_STATUS_FAILED == PSF_WIRE_STATUS_FAILED);
+
 struct _PsfSyncfsResult
 {
   GObject          parent_instance;

@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #include "psf-child-private.h"
-#include "psf-syncfs-result.h"
 
 int
 psf_child_write_all (int         fd,
@@ -323,9 +322,9 @@ emit_target_record (RecordWriter          *writer,
   int status;
 
   if (target->error == 0 || replaced)
-    status = first ? PSF_SYNCFS_STATUS_SYNCED : PSF_SYNCFS_STATUS_DUPLICATE;
+    status = first ? PSF_WIRE_STATUS_SYNCED : PSF_WIRE_STATUS_DUPLICATE;
   else
-    status = PSF_SYNCFS_STATUS_FAILED;
+    status = PSF_WIRE_STATUS_FAILED;
 
   record_add (writer, index, status, target->error, target->device,
               replaced ? PSF_SYNCFS_RECORD_FALLBACK : 0);
@@ -440,7 +439,7 @@ psf_syncfs_child_run (const void *input,
 
       if (stat (path, &st) != 0)
         {
-          record_add (&writer, i, PSF_SYNCFS_STATUS_SKIPPED, errno, 0, 0);
+          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, errno, 0, 0);
           continue;
         }
 
@@ -462,7 +461,7 @@ psf_syncfs_child_run (const void *input,
         }
       if (fd < 0)
         {
-          record_add (&writer, i, PSF_SYNCFS_STATUS_SKIPPED, errno, st.st_dev, 0);
+          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, errno, st.st_dev, 0);
           continue;
         }
 

@@ -17,78 +17,8 @@
 #include <sys/wait.h>
 
 #include "psf-child-setup-private.h"
-
-/* The fds the helper psf-child finds its channels on. */
-#define PSF_CHILD_REPORT_FD 3
-#define PSF_CHILD_INPUT_FD  4
-
-/* Input of the syncfs routine: this header, then n_paths NUL-terminated
- * absolute (or empty) paths back to back. */
-#define PSF_SYNCFS_INPUT_MAGIC 0x31667370u /* "psf1" */
-#define PSF_SYNCFS_FLAG_SYNC_FALLBACK (1u << 0)
-
-typedef struct
-{
-  uint32_t magic;
-  uint32_t flags;
-  uint32_t n_paths;
-  uint32_t reserved;
-} PsfSyncfsInputHeader;
-
-/* One record per input path on the report channel, fixed size, host
- * byte order (parent and child are the same machine). */
-typedef struct
-{
-  uint32_t index;   /* input index */
-  int32_t  status;  /* PsfSyncfsStatus */
-  int32_t  error;   /* errno, 0 if none */
-  uint32_t flags;   /* PSF_SYNCFS_RECORD_* */
-  uint64_t device;  /* st_dev of the filesystem, 0 if unknown */
-} PsfSyncfsRecord;
-
-#define PSF_SYNCFS_RECORD_FALLBACK (1u << 0) /* flushed by sync() instead */
-
-/* The largest errno a record may carry (the kernel's MAX_ERRNO): anything
- * larger is a malformed record. */
-#define PSF_CHILD_MAX_ERRNO 4095
-
-/* A record with this index is not about a path: the helper could not run
- * the routine at all. Its status is a PSF_CHILD_FAILED_* call, its error
- * the errno. Decoders that only look for paths skip it (the index is out of
- * range), so the format stays the same for them. */
-#define PSF_SYNCFS_INDEX_FAILURE UINT32_MAX
-#define PSF_CHILD_FAILED_MMAP_INPUT 1  /* mmap() of the input (fd 4) */
-
-/* Exit status of a built-in routine that could not write its whole report:
- * PSF_CHILD_EXIT_REPORT + the errno of the failed write() (128 alone when
- * the errno does not fit). The parent gives a task whose child exited 0 the
- * same returncode when it could not read the report (see
- * psf_child_exit_report()). */
-#define PSF_CHILD_EXIT_REPORT 128
-
-static inline int
-psf_child_exit_report (int error)
-{
-  return PSF_CHILD_EXIT_REPORT + (error > 0 && error < 128 ? error : 0);
-}
-
-/* The wait status (as waitpid() gives it) of a child whose exit waitid()
- * reported in @info. */
-static inline int
-psf_child_wait_status_from_siginfo (const siginfo_t *info)
-{
-  switch (info->si_code)
-    {
-    case CLD_EXITED:
-      return (info->si_status & 0xff) << 8;
-    case CLD_KILLED:
-      return info->si_status & 0x7f;
-    case CLD_DUMPED:
-      return (info->si_status & 0x7f) | 0x80;
-    default:
-      return 0xff << 8;
-    }
-}
+#include "psf-wire-child.h"
+#include "psf-wire-report.h"
 
 /* How many distinct filesystems one run de-duplicates; past that, later
  * filesystems are synced once per path (still correct, only slower). */
