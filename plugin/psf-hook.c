@@ -18,6 +18,17 @@
  * [class@Psf.SyncfsProcess]; the result is one [class@Psf.SyncfsResult] per
  * input path, so the host can report what happened to each.
  *
+ * A host reads the per-path results with psf_hook_get_results() from the
+ * same #GAsyncResult it gives psf_hook_run_finish(), whether the run
+ * succeeded or failed: a failed sync names the filesystem that failed, and
+ * the paths on the other filesystems still say that they were synced. The
+ * bindings need it as much as C does: an exception carries no return value
+ * or out argument.
+ *
+ * The plugin ABI: a host loads a psf plugin only when the `X-Psf-ABI` key
+ * of its `.plugin` file is the one the host was written for. This
+ * interface is ABI 2 (ABI 1 had no `get_results`).
+ *
  * Since: 1.0
  */
 
@@ -66,8 +77,7 @@ psf_hook_run_async (PsfHook             *self,
  *
  * Returns: (transfer container) (element-type PsfSyncfsResult): one result
  *   per input path, or %NULL with @error set when the hook failed. On a
- *   failure that still produced per-path records, use the hook's own API
- *   to read them.
+ *   failure, psf_hook_get_results() still tells what happened to each path.
  *
  * Since: 1.0
  */
@@ -80,4 +90,40 @@ psf_hook_run_finish (PsfHook       *self,
   g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
 
   return PSF_HOOK_GET_IFACE (self)->run_finish (self, result, error);
+}
+
+/**
+ * psf_hook_get_results:
+ * @self: a #PsfHook
+ * @result: the #GAsyncResult given to the callback of psf_hook_run_async()
+ *
+ * Gets what the run of @result did to each path, whether it succeeded or
+ * failed: one [class@Psf.SyncfsResult] per input path, in input order, with
+ * %PSF_SYNCFS_STATUS_FAILED and the errno on the filesystems whose sync
+ * failed. The array is empty when the run failed before any path was
+ * looked at (its child could not be started, or it was cancelled before
+ * it began), and before the run is done.
+ *
+ * It may be called before or after psf_hook_run_finish(), as often as
+ * wanted; @result must be kept alive meanwhile.
+ *
+ * Returns: (transfer container) (element-type PsfSyncfsResult): the results
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+psf_hook_get_results (PsfHook      *self,
+                      GAsyncResult *result)
+{
+  PsfHookInterface *iface;
+
+  g_return_val_if_fail (PSF_IS_HOOK (self), NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  iface = PSF_HOOK_GET_IFACE (self);
+  /* An implementation that keeps no per-path records has nothing to say. */
+  if (iface->get_results == NULL)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
+  return iface->get_results (self, result);
 }

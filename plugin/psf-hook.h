@@ -25,8 +25,12 @@ G_DECLARE_INTERFACE (PsfHook, psf_hook, PSF, HOOK, GObject)
  * @parent_iface: the parent interface
  * @run_async: starts the hook over @paths
  * @run_finish: completes a call to @run_async
+ * @get_results: the per-path results of a run, whether it failed or not
  *
  * The virtual methods of [iface@Psf.Hook].
+ *
+ * Since psf plugin ABI 2 (`X-Psf-ABI=2` in a plugin's `.plugin` file) an
+ * implementation fills @get_results too.
  *
  * Since: 1.0
  */
@@ -42,6 +46,8 @@ struct _PsfHookInterface
   GPtrArray *(*run_finish) (PsfHook             *self,
                             GAsyncResult        *result,
                             GError             **error);
+  GPtrArray *(*get_results) (PsfHook            *self,
+                             GAsyncResult       *result);
 };
 
 PSF_AVAILABLE_IN_ALL
@@ -54,5 +60,8 @@ PSF_AVAILABLE_IN_ALL
 GPtrArray *psf_hook_run_finish (PsfHook             *self,
                                 GAsyncResult        *result,
                                 GError             **error);
+PSF_AVAILABLE_IN_ALL
+GPtrArray *psf_hook_get_results (PsfHook            *self,
+                                 GAsyncResult       *result);
 
 G_END_DECLS

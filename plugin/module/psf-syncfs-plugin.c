@@ -6,7 +6,9 @@
  * a PeasEngine, asks for an extension of PsfHook and calls
  * psf_hook_run_async() after it has written files (a package manager after
  * a merge, a build orchestrator after install or deploy). The extension runs
- * one PsfSyncfsProcess per call, configured from its own properties:
+ * one PsfSyncfsProcess per call, kept as the GTask's data so that
+ * psf_hook_get_results() reads its per-path records whether the run
+ * succeeded or failed, configured from its own properties:
  *
  *   timeout        ms before the child is cancelled (0: none), the process's
  *                  PsfSubprocess:timeout
@@ -55,6 +57,24 @@ G_DEFINE_DYNAMIC_TYPE_EXTENDED (PsfSyncfsPlugin, psf_syncfs_plugin, G_TYPE_OBJEC
 
 /* PsfHook */
 
+/* The results of @process with a reference of their own on each object, so
+ * that the array outlives the process; empty before the process exited. */
+static GPtrArray *
+psf_syncfs_plugin_copy_results (PsfSyncfsProcess *process)
+{
+  g_autoptr(GPtrArray) borrowed = NULL;
+  GPtrArray *results;
+
+  if (psf_task_get_state (PSF_TASK (process)) != PSF_TASK_STATE_EXITED)
+    return g_ptr_array_new_with_free_func (g_object_unref);
+
+  borrowed = psf_syncfs_process_get_results (process);
+  results = g_ptr_array_new_full (borrowed->len, g_object_unref);
+  for (guint i = 0; i < borrowed->len; i++)
+    g_ptr_array_add (results, g_object_ref (g_ptr_array_index (borrowed, i)));
+  return results;
+}
+
 static void
 psf_syncfs_plugin_process_done_cb (GObject      *source,
                                    GAsyncResult *result,
@@ -62,24 +82,17 @@ psf_syncfs_plugin_process_done_cb (GObject      *source,
 {
   PsfSyncfsProcess *process = PSF_SYNCFS_PROCESS (source);
   g_autoptr(GTask) task = user_data;
-  g_autoptr(GPtrArray) borrowed = NULL;
-  g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
 
+  /* Either way the process stays the task's data, so that get_results()
+   * can read its per-path records after a failure too. */
   if (!psf_task_wait_check_finish (PSF_TASK (process), result, &error))
     {
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
 
-  /* The process owns its result objects: give the host its own refs, so
-   * the array outlives the process (freed with this task). */
-  borrowed = psf_syncfs_process_get_results (process);
-  results = g_ptr_array_new_full (borrowed->len, g_object_unref);
-  for (guint i = 0; i < borrowed->len; i++)
-    g_ptr_array_add (results, g_object_ref (g_ptr_array_index (borrowed, i)));
-
-  g_task_return_pointer (task, g_steal_pointer (&results),
+  g_task_return_pointer (task, psf_syncfs_plugin_copy_results (process),
                          (GDestroyNotify) g_ptr_array_unref);
 }
 
@@ -130,11 +143,22 @@ psf_syncfs_plugin_run_finish (PsfHook       *hook,
   return g_task_propagate_pointer (G_TASK (result), error);
 }
 
+static GPtrArray *
+psf_syncfs_plugin_get_results (PsfHook      *hook,
+                               GAsyncResult *result)
+{
+  g_return_val_if_fail (g_task_is_valid (result, hook), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == psf_syncfs_plugin_run_async, NULL);
+
+  return psf_syncfs_plugin_copy_results (g_task_get_task_data (G_TASK (result)));
+}
+
 static void
 psf_syncfs_plugin_hook_iface_init (PsfHookInterface *iface)
 {
   iface->run_async = psf_syncfs_plugin_run_async;
   iface->run_finish = psf_syncfs_plugin_run_finish;
+  iface->get_results = psf_syncfs_plugin_get_results;
 }
 
 /* PeasActivatable: nothing to set up, the hook works on request. */

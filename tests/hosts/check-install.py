@@ -59,8 +59,8 @@ with tempfile.TemporaryDirectory(prefix='psf-install-') as destdir:
 
     with open(plugin, encoding='utf-8') as f:
         keys = dict(line.rstrip('\n').split('=', 1) for line in f if '=' in line)
-    if keys.get('Module') != 'psf-syncfs' or keys.get('X-Psf-ABI') != '1':
-        fail(f'{plugin} does not describe psf-syncfs with X-Psf-ABI=1: {keys}')
+    if keys.get('Module') != 'psf-syncfs' or keys.get('X-Psf-ABI') != '2':
+        fail(f'{plugin} does not describe psf-syncfs with X-Psf-ABI=2: {keys}')
 
     print(f'ok: {os.path.basename(module)} and {os.path.basename(plugin)} side by side in pluginsdir')
 

@@ -42,7 +42,7 @@ from gi.repository import GLib, Peas, Psf  # noqa: E402
 
 # The plugin ABI this host speaks; a .plugin says its own with X-Psf-ABI,
 # which libpeas hands out as the external data "Psf-ABI".
-PLUGIN_ABI = '1'
+PLUGIN_ABI = '2'
 
 
 class Refusal(Exception):
@@ -113,7 +113,9 @@ def load_hooks(engine):
 
 def run_hook(hook, paths, timeout_s=60):
     """Runs hook over paths in a main loop: (results, None) or
-    (None, GLib.Error). PyGObject 3.42 has no asyncio: a callback quits."""
+    (results, GLib.Error). The per-path results come in both cases, from
+    Psf.Hook.get_results() when run_finish() raised (an exception carries
+    no return value). PyGObject 3.42 has no asyncio: a callback quits."""
     loop = GLib.MainLoop()
     outcome = {}
 
@@ -122,6 +124,7 @@ def run_hook(hook, paths, timeout_s=60):
             outcome['results'] = source.run_finish(result)
         except GLib.Error as error:
             outcome['error'] = error
+            outcome['results'] = source.get_results(result)
         loop.quit()
 
     def too_long():
@@ -226,12 +229,12 @@ def main(argv=None):
             hook.props.sync_fallback = args.sync_fallback
             print(f'>>> post-merge hook {info.get_module_name()} ({info.get_name()})')
             results, error = run_hook(hook, merged)
+            for result in results or []:
+                print(f'    {describe(result)}')
             if error is not None:
                 print(f'!!! {info.get_module_name()} failed: {error.message}')
                 status = 1
                 continue
-            for result in results:
-                print(f'    {describe(result)}')
             synced = sum(1 for r in results if r.get_status() == Psf.SyncfsStatus.SYNCED)
             print(f'>>> {info.get_module_name()}: {synced} filesystem(s) synced for '
                   f'{len(results)} path(s)')

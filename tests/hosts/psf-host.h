@@ -15,7 +15,7 @@
 G_BEGIN_DECLS
 
 /* The plugin ABI this host speaks: a .plugin's X-Psf-ABI must equal it. */
-#define PSF_HOST_PLUGIN_ABI "1"
+#define PSF_HOST_PLUGIN_ABI "2"
 
 #define PSF_HOST_ERROR (psf_host_error_quark ())
 

@@ -148,18 +148,35 @@ run_done_cb (GObject      *source,
   g_main_context_wakeup (NULL);
 }
 
+/* Runs @hook over @paths: what psf_hook_run_finish() returns, and in
+ * @per_path (when not %NULL) what psf_hook_get_results() says of the same
+ * run, which a host reads whether the run failed or not. */
+static GPtrArray *
+run_hook_full (PsfHook             *hook,
+               const char * const  *paths,
+               GCancellable        *cancellable,
+               GPtrArray          **per_path,
+               GError             **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  GPtrArray *finished;
+
+  psf_hook_run_async (hook, paths, cancellable, run_done_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  finished = psf_hook_run_finish (hook, result, error);
+  if (per_path != NULL)
+    *per_path = psf_hook_get_results (hook, result);
+  return finished;
+}
+
 static GPtrArray *
 run_hook (PsfHook             *hook,
           const char * const  *paths,
           GCancellable        *cancellable,
           GError             **error)
 {
-  g_autoptr(GAsyncResult) result = NULL;
-
-  psf_hook_run_async (hook, paths, cancellable, run_done_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  return psf_hook_run_finish (hook, result, error);
+  return run_hook_full (hook, paths, cancellable, NULL, error);
 }
 
 static void
@@ -202,6 +219,7 @@ test_load_and_run (Fixture       *f,
   g_auto(GStrv) paths = make_tree (f);
   g_autoptr(PsfHook) hook = NULL;
   g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) per_path = NULL;
   g_autoptr(GError) error = NULL;
   PsfSyncfsResult *result;
 
@@ -211,10 +229,15 @@ test_load_and_run (Fixture       *f,
   g_assert_true (PEAS_IS_ACTIVATABLE (hook));
   g_assert_true (peas_plugin_info_is_loaded (info));
 
-  results = run_hook (hook, (const char * const *) paths, NULL, &error);
+  results = run_hook_full (hook, (const char * const *) paths, NULL, &per_path, &error);
   g_assert_no_error (error);
   g_assert_nonnull (results);
   g_assert_cmpuint (results->len, ==, g_strv_length (paths));
+
+  /* On success psf_hook_get_results() tells the same as the finish. */
+  g_assert_cmpuint (per_path->len, ==, results->len);
+  for (guint i = 0; i < results->len; i++)
+    g_assert_true (g_ptr_array_index (per_path, i) == g_ptr_array_index (results, i));
 
   /* One syncfs for the staging filesystem, the others are duplicates. */
   result = g_ptr_array_index (results, 0);
@@ -283,6 +306,7 @@ test_cancelled (Fixture       *f,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(PsfHook) hook = NULL;
   g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) per_path = NULL;
   g_autoptr(GError) error = NULL;
   const char *paths[] = { f->tree, NULL };
 
@@ -292,9 +316,14 @@ test_cancelled (Fixture       *f,
   /* A host that is shutting down cancels before the hook runs: nothing is
    * synced and the run says it was cancelled. */
   g_cancellable_cancel (cancellable);
-  results = run_hook (hook, paths, cancellable, &error);
+  results = run_hook_full (hook, paths, cancellable, &per_path, &error);
   g_assert_null (results);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* No path was looked at: no per-path result claims anything. */
+  for (guint i = 0; i < per_path->len; i++)
+    g_assert_cmpint (psf_syncfs_result_get_status (g_ptr_array_index (per_path, i)), !=,
+                     PSF_SYNCFS_STATUS_SYNCED);
 }
 
 /* The plugin's settings reach the process it runs. These cases need the
@@ -347,8 +376,11 @@ test_failed (Fixture       *f,
 {
   g_autoptr(PsfHook) hook = create_hook_with_shim (f);
   g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GPtrArray) per_path = NULL;
   g_autoptr(GError) error = NULL;
-  const char *paths[] = { f->tree, NULL };
+  g_autofree char *missing = g_build_filename (f->tree, "missing", NULL);
+  const char *paths[] = { f->tree, missing, NULL };
+  PsfSyncfsResult *result;
 
   if (hook == NULL)
     {
@@ -358,7 +390,7 @@ test_failed (Fixture       *f,
 
   /* The host is told what failed: the path and the errno text. */
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "EIO", TRUE);
-  results = run_hook (hook, paths, NULL, &error);
+  results = run_hook_full (hook, paths, NULL, &per_path, &error);
   g_unsetenv ("PSF_SHIM_SYNCFS_ERRNO");
 
   g_assert_null (results);
@@ -366,6 +398,24 @@ test_failed (Fixture       *f,
   g_test_message ("%s", error->message);
   g_assert_nonnull (strstr (error->message, f->tree));
   g_assert_nonnull (strstr (error->message, g_strerror (EIO)));
+
+  /* And what happened to each path: the failed filesystem with its errno,
+   * the missing path skipped. */
+  g_assert_cmpuint (per_path->len, ==, 2);
+  result = g_ptr_array_index (per_path, 0);
+  g_assert_cmpstr (psf_syncfs_result_get_path (result), ==, f->tree);
+  g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_FAILED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (result), ==, EIO);
+  g_assert_cmpuint (psf_syncfs_result_get_device (result), !=, 0);
+  result = g_ptr_array_index (per_path, 1);
+  g_assert_cmpstr (psf_syncfs_result_get_path (result), ==, missing);
+  g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SKIPPED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (result), ==, ENOENT);
+
+  /* They are the host's: they outlive the extension. */
+  g_clear_object (&hook);
+  g_assert_cmpint (psf_syncfs_result_get_status (g_ptr_array_index (per_path, 0)), ==,
+                   PSF_SYNCFS_STATUS_FAILED);
 }
 
 static void
@@ -483,7 +533,7 @@ test_load_hooks (Fixture       *f,
       if (g_error_matches (refusal, PSF_HOST_ERROR, PSF_HOST_ERROR_ABI))
         {
           g_assert_nonnull (strstr (refusal->message, "psf-wrong-abi"));
-          g_assert_nonnull (strstr (refusal->message, "ABI 2"));
+          g_assert_nonnull (strstr (refusal->message, "ABI 1"));
           refused_abi = TRUE;
         }
       else
@@ -516,7 +566,7 @@ test_wrong_abi (Fixture       *f,
   hook = psf_host_create_hook (f->engine, info, &error);
   g_assert_null (hook);
   g_assert_error (error, PSF_HOST_ERROR, PSF_HOST_ERROR_ABI);
-  g_assert_cmpstr (strstr (error->message, "is built for psf plugin ABI 2, this host speaks ABI 1"), !=, NULL);
+  g_assert_cmpstr (strstr (error->message, "is built for psf plugin ABI 1, this host speaks ABI 2"), !=, NULL);
   /* Refused before libpeas was asked to load anything. */
   g_assert_false (peas_plugin_info_is_loaded (info));
 }

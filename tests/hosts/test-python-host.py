@@ -100,7 +100,7 @@ def load_and_run():
     info = engine.get_plugin_info('psf-syncfs')
     assert info is not None, f'psf-syncfs not found in {PLUGIN_DIR}'
     assert info.get_module_dir() == PLUGIN_DIR
-    assert info.get_external_data('Psf-ABI') == '1'
+    assert info.get_external_data('Psf-ABI') == '2'
     assert info.get_name() == 'Filesystem sync'
     assert engine.load_plugin(info)
     assert engine.provides_extension(info, Psf.Hook)
@@ -160,7 +160,7 @@ def load_hooks_refuses():
         assert [info.get_module_name() for info, _hook in hooks] == ['psf-syncfs']
         assert len(refusals) == 2, refusals
         abi = [r for r in refusals if 'psf-wrong-abi' in r]
-        assert abi and 'is built for psf plugin ABI 2, this host speaks ABI 1' in abi[0], refusals
+        assert abi and 'is built for psf plugin ABI 1, this host speaks ABI 2' in abi[0], refusals
         assert any('psf-missing-module' in r and 'could not be loaded' in r for r in refusals)
 
         warnings = take_warnings()
@@ -179,9 +179,9 @@ def wrong_abi():
             orchestrator.create_hook(engine, info)
         except orchestrator.Refusal as refusal:
             assert 'psf-wrong-abi' in str(refusal)
-            assert 'ABI 2' in str(refusal)
+            assert 'ABI 1' in str(refusal)
         else:
-            raise AssertionError('a plugin with X-Psf-ABI=2 was not refused')
+            raise AssertionError('a plugin with X-Psf-ABI=1 was not refused')
         assert not info.is_loaded()
 
 
@@ -190,7 +190,7 @@ def missing_module():
     with Tree() as tree:
         engine = new_engine(copy_fixture(tree, 'missing-module'))
         info = engine.get_plugin_info('psf-missing-module')
-        assert info.get_external_data('Psf-ABI') == '1'
+        assert info.get_external_data('Psf-ABI') == '2'
         assert not engine.load_plugin(info)
         warnings = take_warnings()
         assert len(warnings) == 2, warnings
@@ -246,6 +246,59 @@ def orchestrator_missing_dir():
     assert 'plugin folder /nonexistent/psf-plugins does not exist' in out.stderr, out.stderr
 
 
+class Skip(Exception):
+    pass
+
+
+def with_failing_syncfs(errno_name):
+    """Makes every syncfs() of psf's child fail (the shim this suite
+    preloads reads its variable at each call; the child inherits it)."""
+    if not os.environ.get('PSF_TEST_SYNCFS_SHIM'):
+        raise Skip('the syncfs() shim is not preloaded')
+    os.environ['PSF_SHIM_SYNCFS_ERRNO'] = errno_name
+
+
+@test
+def failed_keeps_results():
+    engine = new_engine(PLUGIN_DIR)
+    info = engine.get_plugin_info('psf-syncfs')
+    assert engine.load_plugin(info)
+    hook = engine.create_extension(info, Psf.Hook, [], [])
+    with Tree() as tree:
+        with_failing_syncfs('EIO')
+        try:
+            results, error = orchestrator.run_hook(hook, tree.paths)
+        finally:
+            del os.environ['PSF_SHIM_SYNCFS_ERRNO']
+        assert error is not None and error.domain == 'psf-error-quark' and error.code == Psf.Error.FAILED, error
+        assert tree.paths[0] in error.message and os.strerror(errno.EIO) in error.message, error.message
+        # The host still learns what happened to each path: the three on
+        # the failed filesystem carry its errno, the missing one was skipped.
+        assert [r.get_path() for r in results] == tree.paths
+        statuses = [r.get_status() for r in results]
+        assert statuses == [Psf.SyncfsStatus.FAILED] * 3 + [Psf.SyncfsStatus.SKIPPED], statuses
+        assert [r.get_errno() for r in results[:3]] == [errno.EIO] * 3
+        assert results[3].get_errno() == errno.ENOENT
+
+
+@test
+def orchestrator_failed_sync():
+    with_failing_syncfs('EIO')
+    try:
+        out = subprocess.run([sys.executable, os.path.join(SRCDIR, 'orchestrator.py'),
+                              '--plugin-path', PLUGIN_DIR, '--timeout', '60000'],
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        del os.environ['PSF_SHIM_SYNCFS_ERRNO']
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    report = [line for line in lines if line.startswith('    ')]
+    assert len(report) == 15, lines
+    assert report[0].split()[0] == 'failed', report
+    assert report[0].endswith(f'({os.strerror(errno.EIO)})'), report
+    assert lines[-1].startswith('!!! psf-syncfs failed: '), lines
+
+
 def main():
     failed = 0
     for number, func in enumerate(TESTS, 1):
@@ -257,6 +310,8 @@ def main():
             if unexpected:
                 raise AssertionError(f'unexpected warnings: {unexpected}')
             print(f'ok {number} {name}')
+        except Skip as why:
+            print(f'ok {number} {name} # SKIP {why}')
         except Exception:  # noqa: BLE001 - every failure is reported as TAP
             failed += 1
             print(f'not ok {number} {name}')
