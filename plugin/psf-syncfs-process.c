@@ -396,6 +396,59 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
 }
 
 /**
+ * psf_syncfs_process_set_paths_bytes:
+ * @self: a #PsfSyncfsProcess
+ * @paths: (array length=n_paths) (element-type GLib.Bytes): the paths whose
+ *   filesystems to sync, each as the bytes of a file name
+ * @n_paths: the length of @paths
+ * @error: return location for a #GError
+ *
+ * Sets [property@Psf.SyncfsProcess:paths] from byte strings: the way for
+ * bindings whose strings cannot hold every file name (gjs, where a string
+ * is always valid Unicode) to sync a path whose name is not UTF-8. In C,
+ * psf_syncfs_process_set_paths() already takes any bytes.
+ *
+ * Fails with %PSF_ERROR_INVALID_ARGUMENT, and changes nothing, when a path
+ * contains a NUL byte, which no file name can hold.
+ *
+ * Returns: %TRUE if the paths were set
+ *
+ * Since: 1.0
+ */
+gboolean
+psf_syncfs_process_set_paths_bytes (PsfSyncfsProcess  *self,
+                                    GBytes           **paths,
+                                    guint              n_paths,
+                                    GError           **error)
+{
+  g_autoptr(GPtrArray) strv = NULL;
+
+  g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), FALSE);
+  g_return_val_if_fail (paths != NULL || n_paths == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  strv = g_ptr_array_new_full (n_paths + 1, g_free);
+  for (guint i = 0; i < n_paths; i++)
+    {
+      gsize size = 0;
+      const char *data = paths[i] != NULL ? g_bytes_get_data (paths[i], &size) : NULL;
+
+      if (data != NULL && memchr (data, '\0', size) != NULL)
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                       _("Path %u contains a NUL byte, which no file name can hold"),
+                       i + 1);
+          return FALSE;
+        }
+      g_ptr_array_add (strv, g_strndup (data != NULL ? data : "", size));
+    }
+  g_ptr_array_add (strv, NULL);
+
+  psf_syncfs_process_set_paths (self, (const char * const *) strv->pdata);
+  return TRUE;
+}
+
+/**
  * psf_syncfs_process_get_sync_fallback:
  * @self: a #PsfSyncfsProcess
  *

@@ -26,6 +26,11 @@ PSF_AVAILABLE_IN_ALL
 void                psf_syncfs_process_set_paths         (PsfSyncfsProcess   *self,
                                                           const char * const *paths);
 PSF_AVAILABLE_IN_ALL
+gboolean            psf_syncfs_process_set_paths_bytes   (PsfSyncfsProcess   *self,
+                                                          GBytes            **paths,
+                                                          guint               n_paths,
+                                                          GError            **error);
+PSF_AVAILABLE_IN_ALL
 gboolean            psf_syncfs_process_get_sync_fallback (PsfSyncfsProcess   *self);
 PSF_AVAILABLE_IN_ALL
 void                psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess   *self,

@@ -15,9 +15,6 @@ G_BEGIN_DECLS
 void          psf_task_return       (PsfTask *self,
                                      int      returncode);
 
-/* The context captured by start(), or NULL before it. */
-GMainContext *psf_task_get_context  (PsfTask *self);
-
 /* Adds @source to the task's context. */
 void          psf_task_attach_source (PsfTask *self,
                                       GSource *source);

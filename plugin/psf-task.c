@@ -275,10 +275,27 @@ psf_task_add_idle (PsfTask     *self,
   return source;
 }
 
+/**
+ * psf_task_get_context:
+ * @self: a #PsfTask
+ *
+ * Gets the main context the task runs in: the thread-default one when
+ * [method@Psf.Task.start] was called. Its signals, its waiter callbacks and
+ * the observation of its exit all happen when that context is iterated, by
+ * a [struct@GLib.MainLoop], by [method@Psf.Task.wait] or by a
+ * [class@Psf.LoopBridge].
+ *
+ * Returns: (transfer none) (nullable): the task's main context, or %NULL
+ *   before start()
+ *
+ * Since: 1.0
+ */
 GMainContext *
 psf_task_get_context (PsfTask *self)
 {
   PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+
+  g_return_val_if_fail (PSF_IS_TASK (self), NULL);
 
   return priv->context;
 }

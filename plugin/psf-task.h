@@ -133,6 +133,8 @@ PSF_AVAILABLE_IN_ALL
 void          psf_task_set_background    (PsfTask              *self,
                                           gboolean              background);
 PSF_AVAILABLE_IN_ALL
+GMainContext *psf_task_get_context       (PsfTask              *self);
+PSF_AVAILABLE_IN_ALL
 GCancellable *psf_task_get_cancellable   (PsfTask              *self);
 PSF_AVAILABLE_IN_ALL
 void          psf_task_set_cancellable   (PsfTask              *self,

@@ -20,4 +20,5 @@
 # include "psf-syncfs-result.h"
 # include "psf-syncfs-process.h"
 # include "psf-hook.h"
+# include "psf-loop-bridge.h"
 #undef PSF_INSIDE
