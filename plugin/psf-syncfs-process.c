@@ -46,13 +46,19 @@ G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS
  * child process, without blocking the host (Portage's `SyncfsProcess`, run
  * after a merge so that a power loss does not lose the merged files).
  *
- * The child looks at each path (following symlinks) and calls syncfs()
- * once per filesystem: a second path on a filesystem already synced is a
- * %PSF_SYNCFS_STATUS_DUPLICATE. Regular files and directories are opened
- * with `O_RDONLY|O_NONBLOCK|O_NOCTTY`; anything else (a FIFO, a socket, a
- * device node) is never opened itself, its filesystem is synced through its
- * directory. A path that cannot be looked at or opened is
- * %PSF_SYNCFS_STATUS_SKIPPED with its errno, as Portage skips it.
+ * The child looks at each path once (following symlinks, without opening
+ * what it names) and calls syncfs() once per filesystem: a second path on a
+ * filesystem already synced is a %PSF_SYNCFS_STATUS_DUPLICATE. A regular
+ * file or a directory is then opened with `O_RDONLY|O_NONBLOCK|O_NOCTTY`
+ * through what was looked at, never by its name again, so a path swapped
+ * meanwhile cannot make the child open something else; anything else (a
+ * FIFO, a socket, a device node) is never opened itself, its filesystem is
+ * synced through a directory on that same filesystem. The device reported
+ * for a path is always the filesystem that was synced for it. A path that
+ * cannot be looked at or opened is %PSF_SYNCFS_STATUS_SKIPPED with its
+ * errno, as Portage skips it; so is a path on a kernel interface (`/proc`,
+ * `/sys`: `EOPNOTSUPP`) or through one of /proc's magic links (`ELOOP`,
+ * where the kernel has openat2()).
  * Relative paths are taken from the host's working directory at start().
  *
  * The returncode is 0 when every filesystem reached was synced, and 1 when

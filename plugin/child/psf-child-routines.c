@@ -5,7 +5,8 @@
  * ASYNC-SIGNAL-SAFE ONLY. This file runs between fork() and _exit() in a
  * copy of a host that may have had other threads (their locks are frozen in
  * whatever state they were in), so it calls only raw, async-signal-safe libc
- * functions: open, fstat, stat, syncfs, sync, close, write, sigaction,
+ * functions: open, openat, openat2 (through syscall()), fstat, fstatfs,
+ * readlink, syncfs, sync, close, write, sigaction,
  * sigprocmask, close_range, mmap, _Fork, waitpid. No malloc, no stdio, no
  * GLib, no errno-to-text.
  * It is also linked into the helper psf-child, so both start methods run
@@ -21,10 +22,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#ifdef SYS_openat2
+# include <linux/openat2.h>
+#endif
 
 #include "psf-child-private.h"
 
@@ -155,8 +163,8 @@ record_add (RecordWriter *w,
   r->device = device;
 }
 
-/* Opens the directory that holds @path, for a path whose target must not be
- * opened itself (FIFO, socket, device node). Returns -1 with errno set. */
+/* Opens the directory that holds @path (the path as written: its last
+ * component is not followed). Returns -1 with errno set. */
 static int
 open_parent_directory (const char *path)
 {
@@ -299,16 +307,177 @@ run_lookup (const SyncfsRun *run,
   return -1;
 }
 
-/* Opens what @path's filesystem is synced through. Only regular files and
- * directories are opened themselves: opening a FIFO could hang, a device
- * node could act (a tape rewinds). */
+/* "/proc/self/fd/N": reopens what fd N is, not what a path names now. */
+static void
+format_fd_path (char  buf[32],
+                int   fd)
+{
+  static const char prefix[] = "/proc/self/fd/";
+  char digits[12];
+  size_t n = 0;
+  unsigned value = (unsigned) fd;
+
+  do
+    digits[n++] = (char) ('0' + value % 10);
+  while ((value /= 10) > 0);
+  memcpy (buf, prefix, sizeof prefix - 1);
+  for (size_t i = 0; i < n; i++)
+    buf[sizeof prefix - 1 + i] = digits[n - 1 - i];
+  buf[sizeof prefix - 1 + n] = '\0';
+}
+
+/* Kernel interfaces, not storage: nothing on them can be synced. A path
+ * on one is SKIPPED with this errno. */
+#define PSEUDO_FILESYSTEM_ERRNO EOPNOTSUPP
+
+static int
+is_pseudo_filesystem (int fd)
+{
+  struct statfs sfs;
+
+  if (fstatfs (fd, &sfs) != 0)
+    return 0;
+  switch ((unsigned long) sfs.f_type)
+    {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case BPF_FS_MAGIC:
+      return 1;
+    default:
+      return 0;
+    }
+}
+
+#ifdef SYS_openat2
+/* Set once openat2() answered ENOSYS (a kernel before 5.6, an emulator):
+ * the rest of the run does without it. */
+static int openat2_missing;
+#endif
+
+/* Looks @path up without opening what it names: an O_PATH fd, for which
+ * the kernel calls no driver and no FIFO open (so nothing can block or
+ * act), following symlinks. Where the kernel has openat2(), /proc's magic
+ * links (/proc/self/fd/1, /proc/PID/root) are not followed: ELOOP. Without
+ * it, a path that is itself on a kernel interface is not followed either:
+ * the caller sees its filesystem and skips it. Returns -1 with errno set. */
+static int
+lookup_path (const char *path)
+{
+  int fd;
+
+#ifdef SYS_openat2
+  if (!openat2_missing)
+    {
+      struct open_how how;
+      long r;
+
+      memset (&how, 0, sizeof how);
+      how.flags = O_PATH | O_CLOEXEC;
+      how.resolve = RESOLVE_NO_MAGICLINKS;
+      r = syscall (SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+      if (r >= 0 || errno != ENOSYS)
+        return (int) r;
+      openat2_missing = 1;
+    }
+#endif
+
+  fd = open (path, O_PATH | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 || is_pseudo_filesystem (fd))
+    return fd;
+  close (fd);
+  return open (path, O_PATH | O_CLOEXEC);
+}
+
+/* @dir if it is on @device, else -1 with errno EXDEV. Takes @dir. */
+static int
+keep_if_on_device (int      dir,
+                   uint64_t device)
+{
+  struct stat st;
+
+  if (dir < 0)
+    return -1;
+  if (fstat (dir, &st) == 0 && (uint64_t) st.st_dev == device)
+    return dir;
+  close (dir);
+  errno = EXDEV;
+  return -1;
+}
+
+/* A directory on the filesystem of @path_fd (looked up from @path), for a
+ * file that is not opened itself. First the directory @path is written in;
+ * when that is on another filesystem (@path is a symlink to another
+ * filesystem), the directory of what @path_fd is now called. Never one on
+ * another filesystem: the filesystem synced is the one reported. -1 with
+ * errno EXDEV when there is none. */
+static int
+open_directory_on_device (const char *path,
+                          int         path_fd,
+                          uint64_t    device)
+{
+  char proc_path[32];
+  char target[4096];
+  ssize_t n;
+  int dir;
+
+  dir = keep_if_on_device (open_parent_directory (path), device);
+  if (dir >= 0 || errno == EMFILE || errno == ENFILE)
+    return dir;
+
+  format_fd_path (proc_path, path_fd);
+  n = readlink (proc_path, target, sizeof target - 1);
+  if (n > 0 && target[0] == '/')
+    {
+      target[n] = '\0';
+      dir = keep_if_on_device (open_parent_directory (target), device);
+      if (dir >= 0 || errno == EMFILE || errno == ENFILE)
+        return dir;
+    }
+  errno = EXDEV;
+  return -1;
+}
+
+/* Opens what the filesystem of @path_fd (an O_PATH fd of @path, @st its
+ * fstat()) is synced through. Only a regular file or a directory is opened
+ * itself, and only through @path_fd, so it is the file that was looked at,
+ * whatever @path names meanwhile: a FIFO could hang, a device node could
+ * act (a tape rewinds). Anything else is synced through a directory on its
+ * filesystem. */
 static int
 open_sync_fd (const char        *path,
+              int                path_fd,
               const struct stat *st)
 {
   if (S_ISREG (st->st_mode) || S_ISDIR (st->st_mode))
-    return open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  return open_parent_directory (path);
+    {
+      char proc_path[32];
+      struct stat opened;
+      int fd;
+
+      format_fd_path (proc_path, path_fd);
+      fd = open (proc_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+      if (fd >= 0)
+        {
+          if (fstat (fd, &opened) == 0 && opened.st_dev == st->st_dev &&
+              opened.st_ino == st->st_ino)
+            return fd;
+          close (fd);
+          errno = ESTALE;
+          return -1;
+        }
+      /* No /proc (a chroot): a directory opens itself from its O_PATH fd,
+       * a regular file goes through its directory. */
+      if (errno != ENOENT)
+        return -1;
+      if (S_ISDIR (st->st_mode))
+        return openat (path_fd, ".", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_DIRECTORY);
+    }
+  return open_directory_on_device (path, path_fd, (uint64_t) st->st_dev);
 }
 
 static void
@@ -382,10 +551,42 @@ run_init (SyncfsRun       *run,
     }
 }
 
-/* Three passes over the paths. 1: stat() each path, open one fd per new
- * filesystem (the paths that cannot be looked at or opened are reported
- * at once); 2: sync every opened filesystem, all at once when the program
- * allows threads (see psf_syncfs_child_set_sync_many()); 3: one record per
+/* The filesystems met that are kernel interfaces (is_pseudo_filesystem()):
+ * every path on them is skipped without asking again. */
+typedef struct
+{
+  uint64_t devices[16];
+  size_t   n;
+} PseudoDevices;
+
+static int
+pseudo_lookup (const PseudoDevices *pseudo,
+               uint64_t             device)
+{
+  for (size_t i = 0; i < pseudo->n; i++)
+    if (pseudo->devices[i] == device)
+      return 1;
+  return 0;
+}
+
+static int
+pseudo_check (PseudoDevices *pseudo,
+              int            fd,
+              uint64_t       device)
+{
+  if (!is_pseudo_filesystem (fd))
+    return 0;
+  if (pseudo->n < sizeof pseudo->devices / sizeof pseudo->devices[0])
+    pseudo->devices[pseudo->n++] = device;
+  return 1;
+}
+
+/* Three passes over the paths. 1: look each path up (lookup_path(): an
+ * O_PATH fd, then fstat() of what it found: never a stat() of the path
+ * trusted later), open one fd per new filesystem through what was looked
+ * up (open_sync_fd()); the paths that cannot be looked at or opened, and
+ * those on kernel interfaces, are reported at once; 2: sync every opened
+ * filesystem, all at once when the program allows threads (see psf_syncfs_child_set_sync_many()); 3: one record per
  * remaining path, in input order. At most PSF_SYNCFS_MAX_PENDING fds are
  * open at a time: past that, or when open() meets EMFILE, the pending
  * filesystems are synced before going on. */
@@ -400,6 +601,7 @@ psf_syncfs_child_run (const void *input,
   PsfSyncfsTarget stack_targets[STACK_TARGETS];
   uint32_t stack_paths[STACK_PATHS];
   SyncfsRun run;
+  PseudoDevices pseudo = { .n = 0 };
   RecordWriter writer;
   uint32_t n_walked = 0;
   int streaming;
@@ -429,6 +631,7 @@ psf_syncfs_child_run (const void *input,
       const char *nul = memchr (p, '\0', (size_t) (end - p));
       struct stat st;
       long target;
+      int path_fd;
       int fd;
 
       if (nul == NULL)
@@ -437,14 +640,26 @@ psf_syncfs_child_run (const void *input,
       if (!streaming)
         run.path_target[i] = PATH_NO_TARGET;
 
-      if (stat (path, &st) != 0)
+      path_fd = lookup_path (path);
+      if (path_fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+          run.first_pending < run.n_targets)
         {
-          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, errno, 0, 0);
+          run_flush_pending (&run);
+          path_fd = lookup_path (path);
+        }
+      if (path_fd < 0 || fstat (path_fd, &st) != 0)
+        {
+          int error = errno;
+
+          if (path_fd >= 0)
+            close (path_fd);
+          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, error, 0, 0);
           continue;
         }
 
       if ((target = run_lookup (&run, st.st_dev)) >= 0)
         {
+          close (path_fd);
           if (streaming)
             emit_target_record (&writer, i, &run.targets[target], 0, fallback);
           else
@@ -452,18 +667,30 @@ psf_syncfs_child_run (const void *input,
           continue;
         }
 
-      fd = open_sync_fd (path, &st);
+      if (pseudo_lookup (&pseudo, st.st_dev) || pseudo_check (&pseudo, path_fd, st.st_dev))
+        {
+          close (path_fd);
+          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, PSEUDO_FILESYSTEM_ERRNO,
+                      st.st_dev, 0);
+          continue;
+        }
+
+      fd = open_sync_fd (path, path_fd, &st);
       if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
           run.first_pending < run.n_targets)
         {
           run_flush_pending (&run);
-          fd = open_sync_fd (path, &st);
+          fd = open_sync_fd (path, path_fd, &st);
         }
       if (fd < 0)
         {
-          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, errno, st.st_dev, 0);
+          int error = errno;
+
+          close (path_fd);
+          record_add (&writer, i, PSF_WIRE_STATUS_SKIPPED, error, st.st_dev, 0);
           continue;
         }
+      close (path_fd);
 
       if (run.n_targets == run.max_targets)
         {

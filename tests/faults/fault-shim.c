@@ -18,13 +18,16 @@
  *          memfd_create mmap fcntl dup2 chdir pidfd_open pidfd_send_signal
  *          kill ioctl waitid ("open" also covers open64 and the _FORTIFY_SOURCE
  *          variants, "stat" stat64, "posix_spawn" posix_spawnp, "mmap"
- *          mmap64, "fcntl" fcntl64)
+ *          mmap64, "fcntl" fcntl64). An O_PATH open (open, openat, or
+ *          openat2 through syscall()) opens nothing: it is a look at the
+ *          path, and "stat" rules match it, not "open" or "openat" ones.
  *   errno  NAME or number the call fails with (default EIO)
  *   nth    the first matching call that fails, counting from 1 (default 1)
  *   times  how many matching calls fail from there on (default 0: all)
  *   path   only calls on this path: exact, or a prefix when it ends in '*'.
  *          For calls that take an fd, the fd's /proc/self/fd link is
- *          matched ("pipe:[123]", "/memfd:psf-input (deleted)", "/dev/shm").
+ *          matched ("pipe:[123]", "/memfd:psf-input (deleted)", "/dev/shm"),
+ *          and so is the link of an open of /proc/self/fd/N (a reopen).
  *          memfd_create matches its name.
  *   where  host: only in the process that called psf_fault_configure();
  *          child: only in other processes (its forks, or any process that
@@ -72,10 +75,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#ifdef SYS_openat2
+# include <linux/openat2.h>
+#endif
 
 #define PSF_FAULT_EXPORT __attribute__((visibility ("default")))
 
@@ -204,6 +212,7 @@ static int     (*real_pidfd_send_signal) (int, int, siginfo_t *, unsigned int);
 static int     (*real_kill) (pid_t, int);
 static int     (*real_ioctl) (int, unsigned long, ...);
 static int     (*real_waitid) (idtype_t, id_t, siginfo_t *, int);
+static long    (*real_syscall) (long, ...);
 
 static void *
 lookup (const char *name)
@@ -664,6 +673,18 @@ check (Call        call,
         {
           if (path == NULL && fd >= 0)
             path = fd_path (fd, buf, sizeof buf);
+          else if (path != NULL && path != buf && strncmp (path, "/proc/self/fd/", 14) == 0)
+            {
+              /* A reopen through /proc/self/fd is matched as the file it
+               * reopens. */
+              ssize_t r = readlink (path, buf, sizeof buf - 1);
+
+              if (r > 0)
+                {
+                  buf[r] = '\0';
+                  path = buf;
+                }
+            }
           if (!path_matches (rule->path, path))
             continue;
         }
@@ -701,6 +722,15 @@ needs_mode (int flags)
   return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
+/* An O_PATH open opens nothing (no driver, no FIFO end): it is a look at
+ * the path, as stat() is, and "stat" rules match it. */
+static Call
+open_call (Call call,
+           int  flags)
+{
+  return (flags & O_PATH) ? CALL_STAT : call;
+}
+
 #define MODE_ARG(flags, mode)              \
   do {                                     \
     if (needs_mode (flags))                \
@@ -725,7 +755,7 @@ open (const char *path, int flags, ...)
   mode_t mode = 0;
 
   MODE_ARG (flags, mode);
-  FAIL_IF (CALL_OPEN, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPEN, flags), path, -1, -1);
   return REAL (open) (path, flags, mode);
 }
 
@@ -735,21 +765,21 @@ open64 (const char *path, int flags, ...)
   mode_t mode = 0;
 
   MODE_ARG (flags, mode);
-  FAIL_IF (CALL_OPEN, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPEN, flags), path, -1, -1);
   return REAL (open64) (path, flags, mode);
 }
 
 PSF_FAULT_EXPORT int
 __open_2 (const char *path, int flags)
 {
-  FAIL_IF (CALL_OPEN, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPEN, flags), path, -1, -1);
   return REAL (__open_2) (path, flags);
 }
 
 PSF_FAULT_EXPORT int
 __open64_2 (const char *path, int flags)
 {
-  FAIL_IF (CALL_OPEN, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPEN, flags), path, -1, -1);
   return REAL (__open64_2) (path, flags);
 }
 
@@ -759,7 +789,7 @@ openat (int dirfd, const char *path, int flags, ...)
   mode_t mode = 0;
 
   MODE_ARG (flags, mode);
-  FAIL_IF (CALL_OPENAT, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPENAT, flags), path, -1, -1);
   return REAL (openat) (dirfd, path, flags, mode);
 }
 
@@ -769,21 +799,21 @@ openat64 (int dirfd, const char *path, int flags, ...)
   mode_t mode = 0;
 
   MODE_ARG (flags, mode);
-  FAIL_IF (CALL_OPENAT, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPENAT, flags), path, -1, -1);
   return REAL (openat64) (dirfd, path, flags, mode);
 }
 
 PSF_FAULT_EXPORT int
 __openat_2 (int dirfd, const char *path, int flags)
 {
-  FAIL_IF (CALL_OPENAT, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPENAT, flags), path, -1, -1);
   return REAL (__openat_2) (dirfd, path, flags);
 }
 
 PSF_FAULT_EXPORT int
 __openat64_2 (int dirfd, const char *path, int flags)
 {
-  FAIL_IF (CALL_OPENAT, path, -1, -1);
+  FAIL_IF (open_call (CALL_OPENAT, flags), path, -1, -1);
   return REAL (__openat64_2) (dirfd, path, flags);
 }
 
@@ -799,6 +829,31 @@ stat64 (const char *path, struct stat64 *buf)
 {
   FAIL_IF (CALL_STAT, path, -1, -1);
   return REAL (stat64) (path, buf);
+}
+
+/* Only openat2(), which libc has no function for here, is looked at
+ * ("stat" for an O_PATH open, "openat" for any other); every other number
+ * goes straight to libc. */
+PSF_FAULT_EXPORT long
+syscall (long number, ...)
+{
+  va_list ap;
+  long a[6];
+
+  va_start (ap, number);
+  for (int i = 0; i < 6; i++)
+    a[i] = va_arg (ap, long);
+  va_end (ap);
+
+#ifdef SYS_openat2
+  if (number == SYS_openat2 && a[2] != 0)
+    {
+      const struct open_how *how = (const struct open_how *) a[2];
+
+      FAIL_IF (open_call (CALL_OPENAT, (int) how->flags), (const char *) a[1], -1, -1);
+    }
+#endif
+  return REAL (syscall) (number, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 PSF_FAULT_EXPORT pid_t
