@@ -11,12 +11,16 @@
 #   PSF_TEST_MAN      the man page source
 #   PSF_TEST_VERSION  the project version
 #   PSF_TEST_SRCDIR   the source tree (for the po/ checks)
+#   PSF_TEST_COMPLETION  the bash completion script (optional)
 #   PSF_CHILD_PATH, PSF_LOCALEDIR, LD_LIBRARY_PATH  the build tree
 
+import base64
 import errno
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import stat
@@ -31,11 +35,16 @@ SHIM = os.environ.get('PSF_TEST_SHIM', '')
 MAN = os.environ.get('PSF_TEST_MAN', '')
 VERSION = os.environ.get('PSF_TEST_VERSION', '')
 SRCDIR = os.environ.get('PSF_TEST_SRCDIR', '')
+COMPLETION = os.environ.get('PSF_TEST_COMPLETION', '')
 
 STATUSES = {'synced', 'duplicate', 'skipped', 'failed'}
 TOP_KEYS = {'version', 'exit_status', 'returncode', 'timed_out', 'start_method',
             'elapsed_us', 'error', 'results'}
-RESULT_KEYS = {'path', 'status', 'errno', 'error', 'device'}
+RESULT_KEYS = {'path', 'status', 'errno', 'error', 'device', 'fstype', 'mountpoint'}
+OPTIONAL_RESULT_KEYS = {'path_base64'}
+HEADINGS = ['PATH', 'DEVICE', 'FSTYPE', 'MOUNTPOINT', 'STATUS', 'ERROR']
+COLUMNS = HEADINGS[:5] + ['ERRNO', 'ERROR']
+WRITE_ERROR = 'psf-syncfs: Cannot write to standard output: %s\n'
 
 
 class Skip(Exception):
@@ -70,10 +79,14 @@ def shim_env(**extra):
     return env
 
 
-def run(args, env=None, cwd=None, timeout=60):
+def run(args, env=None, cwd=None, timeout=60, stdin=subprocess.DEVNULL, input=None,
+        stdout=subprocess.PIPE, preexec_fn=None):
+    if input is not None:
+        stdin = None
     return subprocess.run([CLI] + list(args), env=env or base_env(), cwd=cwd,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          timeout=timeout)
+                          stdin=stdin, input=input,
+                          stdout=stdout, stderr=subprocess.PIPE,
+                          timeout=timeout, preexec_fn=preexec_fn)
 
 
 def text(data):
@@ -88,7 +101,7 @@ def check(cond, message):
 def expect_status(proc, status):
     check(proc.returncode == status,
           'exit status %d, expected %d\nstdout: %s\nstderr: %s'
-          % (proc.returncode, status, text(proc.stdout), text(proc.stderr)))
+          % (proc.returncode, status, text(proc.stdout or b''), text(proc.stderr)))
 
 
 def device_of(path):
@@ -105,9 +118,10 @@ def start_methods():
     global _methods
     if _methods is None:
         out = text(run(['--help']).stdout)
-        match = re.search(r'How to create the child process: ([a-z, ]+) \(default: ([a-z]+)\)', out)
+        match = re.search(r'How to create the child process: ([a-z, ]+) '
+                          r'\(default: fork for one PATH, else spawn\)', out)
         check(match, 'no start methods in --help:\n' + out)
-        _methods = (match.group(1).split(', '), match.group(2))
+        _methods = (match.group(1).split(', '), 'fork')
     return _methods
 
 
@@ -132,9 +146,20 @@ def parse_json(proc):
           'error %r with exit_status %r' % (doc['error'], doc['exit_status']))
     check(isinstance(doc['results'], list), 'results %r' % doc['results'])
     for result in doc['results']:
-        check(isinstance(result, dict) and set(result) == RESULT_KEYS,
+        check(isinstance(result, dict) and RESULT_KEYS <= set(result)
+              and set(result) <= RESULT_KEYS | OPTIONAL_RESULT_KEYS,
               'result members %r' % result)
         check(isinstance(result['path'], str), 'path %r' % result)
+        if 'path_base64' in result:
+            raw = base64.b64decode(result['path_base64'], validate=True)
+            # One U+FFFD per byte that is not UTF-8 (Python's decoder
+            # may use one for a cut sequence of several).
+            check(raw.decode('utf-8', 'replace').replace('\ufffd', '')
+                  == result['path'].replace('\ufffd', '') and not is_utf8(raw),
+                  'path_base64 %r' % result)
+        for key in ('fstype', 'mountpoint'):
+            check(result[key] is None or isinstance(result[key], str), '%s %r' % (key, result))
+            check(result[key] is None or result['device'] is not None, '%s %r' % (key, result))
         check(result['status'] in STATUSES, 'status %r' % result)
         check(type(result['errno']) is int and result['errno'] >= 0, 'errno %r' % result)
         if result['errno'] == 0:
@@ -149,10 +174,45 @@ def parse_json(proc):
     return doc
 
 
+def is_utf8(data):
+    try:
+        data.decode('utf-8')
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def mount_of(path):
+    """(fstype, mount point) of path's device, from /proc/self/mountinfo,
+    the last mount of that device as libmount picks it."""
+    st_dev = os.stat(path).st_dev
+    found = None
+    with open('/proc/self/mountinfo', 'rb') as f:
+        for line in f:
+            fields = line.split()
+            major, minor = fields[2].split(b':')
+            if os.makedev(int(major), int(minor)) != st_dev:
+                continue
+            sep = fields.index(b'-')
+            target = re.sub(rb'\\([0-7]{3})', lambda m: bytes([int(m.group(1), 8)]), fields[4])
+            found = (fields[sep + 1].decode(), target.decode('utf-8', 'replace'))
+    return found
+
+
+def table_rows(data):
+    """The lines of a table, as text; every byte of the output is
+    printable or a newline."""
+    out = text(data)
+    check(not re.search(r'[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]', out),
+          'a control character in the table: %r' % out)
+    return out.splitlines()
+
+
 def distinct_filesystems(tmp, n):
     """n paths on distinct filesystems, the first being tmp."""
     paths, devices = [], set()
-    for path in [tmp, '/proc', '/sys', '/dev', '/dev/shm', '/run']:
+    # Not /proc or /sys: psf skips what is under them.
+    for path in [tmp, '/dev/shm', '/run', '/dev', '/run/lock', '/dev/mqueue']:
         try:
             dev = os.stat(path).st_dev
         except OSError:
@@ -193,8 +253,12 @@ def help_option(tmp):
     out = text(proc.stdout)
     check('psf-syncfs [OPTION…] [PATH…]' in out, out)
     for option in ('--json', '--timeout=MS', '--sync-fallback', '--start-method=METHOD',
+                   '-T, --files-from=FILE', '-0, --null', '-P, --progress',
+                   '-o, --output=COLUMNS', '-n, --noheadings', '-r, --raw',
                    '--quiet', '--version', '--help'):
         check(option in out, 'no %s in --help:\n%s' % (option, out))
+    for column in COLUMNS:
+        check(re.search(r'^  %s +\S' % column, out, re.M), 'column %s not described' % column)
     check('Exit status:' in out, out)
     for status in ('0', '1', '2'):
         check(re.search(r'^  %s  \S' % status, out, re.M), 'exit status %s not described' % status)
@@ -206,11 +270,11 @@ def no_path_syncs_cwd(tmp):
     """without a PATH the filesystem of the current directory is synced"""
     proc = run([], cwd=tmp)
     expect_status(proc, 0)
-    lines = text(proc.stdout).splitlines()
-    check(lines[0].split() == ['PATH', 'FILESYSTEM', 'STATUS', 'ERROR'], lines)
+    lines = table_rows(proc.stdout)
+    check(lines[0].split() == HEADINGS, lines)
     check(len(lines) == 3, lines)
-    check(lines[1].split()[0] == '.' and 'synced' in lines[1].split(), lines)
-    check(device_of(tmp) in lines[1], lines)
+    fstype, target = mount_of(tmp)
+    check(lines[1].split() == ['.', device_of(tmp), fstype, target, 'synced'], lines)
     check(re.fullmatch(r'Total time: [0-9.]+ ms \(1 filesystem synced\)', lines[2]), lines)
     doc = parse_json(run(['--json'], cwd=tmp))
     check([r['path'] for r in doc['results']] == ['.'], doc)
@@ -227,12 +291,14 @@ def table_statuses(tmp):
     proc = run([tmp, path, missing])
     expect_status(proc, 0)
     check(proc.stderr == b'', text(proc.stderr))
-    lines = text(proc.stdout).splitlines()
+    lines = table_rows(proc.stdout)
     check(len(lines) == 5, lines)
     check(lines[1].startswith(tmp + ' ') and ' synced' in lines[1], lines)
     check(lines[2].startswith(path + ' ') and ' duplicate' in lines[2], lines)
     check(lines[3].startswith(missing + ' ') and ' skipped ' in lines[3]
-          and lines[3].endswith(os.strerror(errno.ENOENT)), lines)
+          and lines[3].rstrip().endswith(os.strerror(errno.ENOENT)), lines)
+    # The columns of a skipped path that was never looked at are empty.
+    check(lines[3].split()[:2] == [missing, 'skipped'], lines)
     # The columns line up under their headings.
     column = lines[0].index('STATUS')
     for line in lines[1:4]:
@@ -251,11 +317,15 @@ def json_schema(tmp):
     check(proc.stderr == b'', text(proc.stderr))
     doc = parse_json(proc)
     check(doc['exit_status'] == 0 and doc['returncode'] == 0 and doc['error'] is None, doc)
-    check(doc['timed_out'] is False and doc['start_method'] == start_methods()[1], doc)
+    check(doc['timed_out'] is False and doc['start_method'] == 'spawn', doc)
     check([r['path'] for r in doc['results']] == [tmp, path, missing], doc)
     synced, duplicate, skipped = doc['results']
     check(synced['status'] == 'synced' and synced['errno'] == 0, synced)
     check(synced['device'] == device_of(tmp), synced)
+    check((synced['fstype'], synced['mountpoint']) == mount_of(tmp), synced)
+    check((duplicate['fstype'], duplicate['mountpoint']) == mount_of(tmp), duplicate)
+    check(skipped['fstype'] is None and skipped['mountpoint'] is None, skipped)
+    check(all('path_base64' not in r for r in doc['results']), doc)
     check(duplicate['status'] == 'duplicate' and duplicate['device'] == synced['device'], duplicate)
     check(skipped['status'] == 'skipped' and skipped['errno'] == errno.ENOENT, skipped)
     check(skipped['error'] == os.strerror(errno.ENOENT) and skipped['device'] is None, skipped)
@@ -271,6 +341,7 @@ def json_non_utf8_path(tmp):
     expect_status(proc, 0)
     doc = parse_json(proc)
     check(doc['results'][0]['path'] == tmp + '/caf\ufffd', doc)
+    check(base64.b64decode(doc['results'][0]['path_base64']) == path, doc)
     check(doc['results'][0]['status'] == 'synced', doc)
 
 
@@ -304,6 +375,11 @@ def start_method_option(tmp):
     """--start-method picks each start method the library has"""
     methods, default = start_methods()
     check({'fork', 'spawn'} <= set(methods) and default in methods, (methods, default))
+    # The default: fork for one PATH, spawn for more (or a list).
+    for args, expected in (([tmp], 'fork'), ([], 'fork'), ([tmp, tmp], 'spawn'),
+                           (['--files-from=/dev/null', tmp], 'spawn')):
+        doc = parse_json(run(['--json'] + args, cwd=tmp))
+        check(doc['start_method'] == expected, (args, doc))
     for method in methods:
         for args in (['--start-method=' + method], ['-m', method]):
             proc = run(['--json'] + args + [tmp])
@@ -364,7 +440,7 @@ def sync_failure_exits_1(tmp):
     env = shim_env(PSF_SHIM_SYNCFS_ERRNO='EIO')
     proc = run([tmp], env=env)
     expect_status(proc, 1)
-    lines = text(proc.stdout).splitlines()
+    lines = table_rows(proc.stdout)
     check(lines[1].startswith(tmp + ' ') and ' failed ' in lines[1]
           and lines[1].endswith(os.strerror(errno.EIO)), lines)
     check('(0 filesystems synced)' in lines[2], lines)
@@ -421,12 +497,12 @@ def sync_fallback_option(tmp):
 def helper_missing_exits_1(tmp):
     """a child that cannot be started exits 1 with the library's error"""
     env = base_env(PSF_CHILD_PATH='/nonexistent/psf-child')
-    proc = run([tmp], env=env)
+    proc = run(['-m', 'spawn', tmp], env=env)
     expect_status(proc, 1)
     check(proc.stdout == b'', text(proc.stdout))
     check(text(proc.stderr) == 'psf-syncfs: Cannot run the helper /nonexistent/psf-child: %s\n'
           % os.strerror(errno.ENOENT), text(proc.stderr))
-    proc = run(['--json', tmp], env=env)
+    proc = run(['--json', tmp, tmp], env=env)
     expect_status(proc, 1)
     doc = parse_json(proc)
     check(doc['returncode'] is None and doc['results'] == [], doc)
@@ -455,7 +531,14 @@ def bad_usage_exits_2(tmp):
     """an unknown option or --json with --quiet exits 2 with a hint"""
     for args, message in ((['--bogus'], 'Unknown option --bogus'),
                           (['-Z'], 'Unknown option -Z'),
-                          (['--json', '--quiet'], '--json and --quiet cannot be used together')):
+                          (['--json', '--quiet'], '--json and --quiet cannot be used together'),
+                          (['-0'], '--null needs --files-from'),
+                          (['--output=PATH,SIZE'], 'Unknown column “SIZE” for --output: '
+                           'expected some of ' + ', '.join(COLUMNS)),
+                          (['-o', ''], 'Unknown column “” for --output'),
+                          (['--files-from=' + os.path.join(tmp, 'none')],
+                           'Cannot open %s: %s' % (os.path.join(tmp, 'none'),
+                                                   os.strerror(errno.ENOENT)))):
         proc = run(args + [tmp])
         expect_status(proc, 2)
         check(proc.stdout == b'', text(proc.stdout))
@@ -497,7 +580,7 @@ def german_errors(tmp):
     check('Ungültiger Wert „x“ für --timeout' in err, err)
     check('„psf-syncfs --help“ liefert weitere Informationen.' in err, err)
     env['PSF_CHILD_PATH'] = '/nonexistent/psf-child'
-    proc = run([tmp], env=env)
+    proc = run(['-m', 'spawn', tmp], env=env)
     expect_status(proc, 1)
     check('Das Hilfsprogramm /nonexistent/psf-child kann nicht ausgeführt werden'
           in text(proc.stderr), text(proc.stderr))
@@ -508,8 +591,9 @@ def german_table_and_plurals(tmp):
     """LANGUAGE=de translates the table, its statuses and the plural forms"""
     proc = run([tmp, tmp], env=base_env(LANGUAGE='de'))
     expect_status(proc, 0)
-    lines = text(proc.stdout).splitlines()
-    check(lines[0].split() == ['PFAD', 'DATEISYSTEM', 'STATUS', 'FEHLER'], lines)
+    lines = table_rows(proc.stdout)
+    # Column names are what --output takes: not translated, as in findmnt.
+    check(lines[0].split() == HEADINGS, lines)
     check('synchronisiert' in lines[1] and 'doppelt' in lines[2], lines)
     check('(1 Dateisystem synchronisiert)' in lines[3], lines)
     paths = distinct_filesystems(tmp, 3)
@@ -543,8 +627,10 @@ def man_page(tmp):
     help_text = text(run(['--help']).stdout)
     for option in re.findall(r'^\s+(?:-\w, )?(--[a-z-]+)', help_text, re.M):
         check(option.replace('-', r'\-') in page, '%s is not in the man page' % option)
-    for key in TOP_KEYS | RESULT_KEYS:
+    for key in TOP_KEYS | RESULT_KEYS | OPTIONAL_RESULT_KEYS:
         check('.B %s\n' % key in page, 'JSON member %s is not in the man page' % key)
+    for column in COLUMNS:
+        check(re.search(r'^\.B %s$' % column, page, re.M), 'column %s is not in the man page' % column)
     check(re.search(r'^\.SH EXIT STATUS', page, re.M), 'no EXIT STATUS section')
     for method in start_methods()[0]:
         check(re.search(r'^\.B %s$' % method, page, re.M),
@@ -556,6 +642,412 @@ def man_page(tmp):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           env=base_env(), timeout=60)
     check(proc.returncode == 0 and proc.stderr == b'', text(proc.stderr))
+
+
+# ------------------------------------------------------ paths from a list
+
+@test
+def files_from_lines(tmp):
+    """--files-from reads one path a line, from a file or stdin, after the PATHs"""
+    names = ['with space', 'tab\tin', 'caf\xe9', 'back\\slash']
+    paths = [os.path.join(tmp, n) for n in names]
+    for path in paths:
+        open(path, 'w').close()
+    missing = os.path.join(tmp, 'missing')
+    listing = os.path.join(tmp, 'list')
+    with open(listing, 'w', encoding='utf-8') as f:
+        f.write('\n'.join(paths[:2]) + '\n\n' + '\n'.join(paths[2:] + [missing]))  # no final newline
+    for args, kwargs in ((['--files-from=' + listing], {}),
+                         (['-T', '-'], {'input': open(listing, 'rb').read()})):
+        proc = run(['--json', tmp] + args, **kwargs)
+        expect_status(proc, 0)
+        doc = parse_json(proc)
+        check([r['path'] for r in doc['results']] == [tmp] + paths + [missing], doc)
+        check([r['status'] for r in doc['results']]
+              == ['synced'] + ['duplicate'] * 4 + ['skipped'], doc)
+    # An empty list syncs nothing (not the current directory).
+    doc = parse_json(run(['--json', '--files-from=/dev/null']))
+    check(doc['exit_status'] == 0 and doc['results'] == [], doc)
+
+
+@test
+def files_from_null(tmp):
+    """-0 reads NUL-terminated paths: a newline is part of a name"""
+    names = [b'new\nline', b'caf\xe9', b'-dash', b'\x01\x1f\x7f']
+    paths = [os.path.join(tmp.encode(), n) for n in names]
+    for path in paths:
+        open(path, 'w').close()
+    find = shutil.which('find')
+    if find:
+        data = subprocess.run([find, tmp, '-mindepth', '1', '-print0'], check=True,
+                              stdout=subprocess.PIPE).stdout
+    else:
+        data = b'\0'.join(paths) + b'\0'
+    for args in (['-0', '--files-from=-'], ['--null', '-T', '-']):
+        proc = run(['--json'] + args, input=data)
+        expect_status(proc, 0)
+        doc = parse_json(proc)
+        got = [base64.b64decode(r['path_base64']) if 'path_base64' in r else r['path'].encode()
+               for r in doc['results']]
+        check(sorted(got) == sorted(paths), (got, paths))
+        check(sum(r['status'] == 'synced' for r in doc['results']) == 1, doc)
+    # Without -0 the same bytes are lines: "new" and "line" are two paths.
+    proc = run(['--json', '--files-from=-'], input=b'\n'.join(paths))
+    doc = parse_json(proc)
+    check(len(doc['results']) == len(paths) + 1, doc)
+
+
+@test
+def files_from_many_paths(tmp):
+    """100 000 paths from stdin: one result each, in order"""
+    n = 100000
+    data = b''.join(b'%s/p%d\n' % (tmp.encode(), i) for i in range(n))
+    os.mkdir(os.path.join(tmp, 'p0'))
+    proc = run(['--json', '-T', '-'], input=data, timeout=120)
+    expect_status(proc, 0)
+    doc = parse_json(proc)
+    check(len(doc['results']) == n, len(doc['results']))
+    check(doc['results'][0]['status'] == 'synced', doc['results'][0])
+    check(doc['results'][-1]['path'] == '%s/p%d' % (tmp, n - 1)
+          and doc['results'][-1]['status'] == 'skipped', doc['results'][-1])
+
+
+@test
+def files_from_read_error(tmp):
+    """a list that cannot be read (closed stdin, a directory) exits 2"""
+    proc = run(['-T', '-', tmp], stdin=None, preexec_fn=lambda: os.close(0))
+    expect_status(proc, 2)
+    check(text(proc.stderr).startswith('psf-syncfs: Cannot read standard input: %s\n'
+                                       % os.strerror(errno.EBADF)), text(proc.stderr))
+    check(proc.stdout == b'', text(proc.stdout))
+    proc = run(['--files-from=' + tmp])
+    expect_status(proc, 2)
+    check('Cannot read %s: %s' % (tmp, os.strerror(errno.EISDIR)) in text(proc.stderr),
+          text(proc.stderr))
+
+
+# ------------------------------------------------------ JSON for any bytes
+
+def make_names(tmp):
+    """A file for every byte 0x01-0xFF but '/', and names with sequences
+    that are not UTF-8 or are hard on JSON."""
+    names = [b'b%02x-%s-' % (byte, bytes([byte])) for byte in range(1, 256) if byte != 0x2f]
+    names += [b'overlong-\xc0\xaf', b'surrogate-\xed\xa0\x80', b'cut-\xe2\x82',
+              b'high-\xf5\x80\x80\x80', b'latin1-caf\xe9',
+              'ls-\u2028-ps-\u2029'.encode(), 'c1-\u009b31m'.encode(),
+              'wide-\u6f22\u5b57-emoji-\U0001f600'.encode(),
+              b'quote-"-backslash-\\-', b'\xff\xfe']
+    paths = []
+    for name in names:
+        path = os.path.join(tmp.encode(), name)
+        open(path, 'wb').close()
+        paths.append(path)
+    return paths
+
+
+@test
+def json_any_bytes(tmp):
+    """--json is valid JSON in UTF-8 for every byte 0x01-0xFF in a path"""
+    paths = make_names(tmp)
+    proc = run(['--json', '-0', '-T', '-'], input=b'\0'.join(paths))
+    expect_status(proc, 0)
+    # json.loads of the text: strict UTF-8, no raw control characters in
+    # strings (strict=True), and nothing a JavaScript parser would trip on.
+    out = proc.stdout.decode('utf-8', 'strict')
+    check('\u2028' not in out and '\u2029' not in out, 'raw U+2028/U+2029')
+    check(not re.search(r'[\x00-\x09\x0b-\x1f\x7f-\x9f]', out), 'a raw control character')
+    doc = parse_json(proc)
+    check(len(doc['results']) == len(paths), len(doc['results']))
+    for path, result in zip(paths, doc['results']):
+        if is_utf8(path):
+            check(result['path'] == path.decode() and 'path_base64' not in result, result)
+        else:
+            check(base64.b64decode(result['path_base64']) == path, (path, result))
+            check('\ufffd' in result['path'], result)
+        check(result['status'] in ('synced', 'duplicate'), result)
+
+
+@test
+def json_error_with_any_bytes(tmp):
+    """the error member stays valid JSON when a failing path is not UTF-8"""
+    path = os.path.join(tmp.encode(), b'bad-\xe9-\x1f-\n')
+    os.mkdir(path)
+    proc = subprocess.run([CLI.encode(), b'--json', path],
+                          env=shim_env(PSF_SHIM_SYNCFS_ERRNO='EIO'),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    expect_status(proc, 1)
+    doc = parse_json(proc)
+    check(doc['error'].startswith('syncfs(') and doc['error'].endswith(os.strerror(errno.EIO)),
+          doc)
+    check('\ufffd-\x1f-\n)' in doc['error'], doc)
+    check(base64.b64decode(doc['results'][0]['path_base64']) == path, doc)
+
+
+# ------------------------------------------------------ the table
+
+@test
+def table_is_unforgeable(tmp):
+    """control characters in a path are escaped: one path, one row"""
+    names = [b'new\nline', b'fake\n-etc  synced', b'cr\rreturn', b'tab\there',
+             b'esc\x1b[31mred', b'bell\x07', b'del\x7f', b'bs\x08\x08',
+             'c1-\u009b31m'.encode(), 'ls-\u2028'.encode(), b'latin1-\xe9']
+    paths = [os.path.join(tmp.encode(), n) for n in names]
+    for path in paths:
+        open(path, 'wb').close()
+    for args in ([], ['--raw'], ['--noheadings'], ['-o', 'PATH']):
+        proc = run(args + ['-0', '-T', '-'], input=b'\0'.join(paths))
+        expect_status(proc, 0)
+        lines = table_rows(proc.stdout)
+        extra = 0 if args == ['--noheadings'] else 1
+        footer = 1 if args in ([], ['-o', 'PATH']) else 0
+        check(len(lines) == len(paths) + extra + footer, lines)
+        rows = lines[extra:extra + len(paths)]
+        for name, row in zip(names, rows):
+            check(row.startswith(tmp), (name, row))
+        check(r'new\x0aline' in rows[0] and r'esc\x1b[31mred' in rows[4], rows)
+        check(r'\xe9' in rows[-1], rows)
+
+
+@test
+def output_option(tmp):
+    """--output picks and orders columns; + adds to the default ones"""
+    path = os.path.join(tmp, 'file')
+    open(path, 'w').close()
+    missing = os.path.join(tmp, 'missing')
+    fstype, target = mount_of(tmp)
+    proc = run(['--output=status,PATH,errno', tmp, missing])
+    expect_status(proc, 0)
+    lines = table_rows(proc.stdout)
+    check(lines[0].split() == ['STATUS', 'PATH', 'ERRNO'], lines)
+    check(lines[1].split() == ['synced', tmp, '0'], lines)
+    check(lines[2].split() == ['skipped', missing, str(errno.ENOENT)], lines)
+    proc = run(['-o', '+ERRNO', tmp])
+    lines = table_rows(proc.stdout)
+    check(lines[0].split() == HEADINGS + ['ERRNO'], lines)
+    check(lines[1].split() == [tmp, device_of(tmp), fstype, target, 'synced', '0'], lines)
+    proc = run(['-o', 'FSTYPE,MOUNTPOINT,DEVICE', '--noheadings', '/dev/shm'])
+    expect_status(proc, 0)
+    shm_type, shm_target = mount_of('/dev/shm')
+    check(table_rows(proc.stdout) == ['%s %s %s' % (shm_type, shm_target, device_of('/dev/shm'))]
+          or table_rows(proc.stdout)[0].split() == [shm_type, shm_target, device_of('/dev/shm')],
+          text(proc.stdout))
+
+
+@test
+def raw_and_noheadings(tmp):
+    """--raw: one space between cells, blanks escaped, no total line"""
+    spaced = os.path.join(tmp, 'a b')
+    os.mkdir(spaced)
+    proc = run(['--raw', '-o', 'PATH,STATUS,ERROR', spaced, os.path.join(tmp, 'missing')])
+    expect_status(proc, 0)
+    lines = table_rows(proc.stdout)
+    check(lines[0] == 'PATH STATUS ERROR', lines)
+    check(lines[1] == spaced.replace(' ', r'\x20') + ' synced ', lines)
+    check(lines[2] == '%s skipped %s' % (os.path.join(tmp, 'missing'),
+                                         os.strerror(errno.ENOENT).replace(' ', r'\x20')),
+          lines)
+    check(len(lines) == 3, lines)
+    proc = run(['-rn', '-o', 'path', spaced])
+    check(table_rows(proc.stdout) == [spaced.replace(' ', r'\x20')], text(proc.stdout))
+
+
+# ------------------------------------------------------ write errors
+
+@test
+def stdout_full(tmp):
+    """a full disk on stdout: one line on stderr, exit 1"""
+    if not os.path.exists('/dev/full'):
+        raise Skip('no /dev/full')
+    for args in (['--json', tmp], [tmp], ['--version'], ['-o', 'PATH', tmp, tmp]):
+        with open('/dev/full', 'wb') as full:
+            proc = run(args, stdout=full)
+        expect_status(proc, 1)
+        check(text(proc.stderr) == WRITE_ERROR % os.strerror(errno.ENOSPC), text(proc.stderr))
+    # Nothing written, nothing lost.
+    with open('/dev/full', 'wb') as full:
+        expect_status(run(['--quiet', tmp], stdout=full), 0)
+
+
+@test
+def stdout_closed(tmp):
+    """a closed stdout is a write error, and never another file's fd"""
+    for args in (['--json', tmp], [tmp, tmp], ['--version']):
+        proc = run(args, stdout=None, preexec_fn=lambda: os.close(1))
+        expect_status(proc, 1)
+        check(text(proc.stderr) == WRITE_ERROR % os.strerror(errno.EBADF), text(proc.stderr))
+    expect_status(run(['--quiet', tmp], stdout=None, preexec_fn=lambda: os.close(1)), 0)
+
+
+@test
+def stdout_broken_pipe(tmp):
+    """EPIPE with SIGPIPE ignored: one line on stderr, exit 1"""
+    def ignore_sigpipe():
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    for args in (['--json', tmp], [tmp]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = run(args, stdout=write_end, preexec_fn=ignore_sigpipe)
+        finally:
+            os.close(write_end)
+        expect_status(proc, 1)
+        check(text(proc.stderr) == WRITE_ERROR % os.strerror(errno.EPIPE), text(proc.stderr))
+    # With SIGPIPE at its default the command dies of it, as cat does.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    proc = subprocess.run([CLI, tmp], stdout=write_end, stderr=subprocess.PIPE,
+                          env=base_env(), timeout=60, restore_signals=True)
+    os.close(write_end)
+    check(proc.returncode == -signal.SIGPIPE, 'exit status %d' % proc.returncode)
+
+
+# ------------------------------------------------------ progress
+
+PROGRESS_RE = (r'psf-syncfs: (syncing( [0-9]+ filesystems?)?|[0-9]+ of [0-9]+ filesystems? '
+               r'synced), [0-9.]+ s, [0-9.]+[ \xa0]([kMGT]?B|bytes?) dirty or under writeback '
+               r'\(whole system\)')
+
+
+@test
+def progress_forced(tmp):
+    """--progress shows the progress on a non-terminal once a flush is slow"""
+    env = shim_env(PSF_SHIM_SYNCFS_DELAY_MS='2200')
+    paths = distinct_filesystems(tmp, 2)
+    proc = run(['--progress', '--json'] + paths, env=env)
+    expect_status(proc, 0)
+    parse_json(proc)
+    lines = text(proc.stderr).splitlines()
+    check(len(lines) >= 2, lines)
+    for line in lines:
+        check(re.fullmatch(PROGRESS_RE, line), 'not a progress line: %r' % line)
+    check(lines[-1].startswith('psf-syncfs: 2 of 2 filesystems synced, '), lines)
+    check(any(re.match(r'psf-syncfs: syncing 2 filesystems, ', l) for l in lines[:-1]), lines)
+    # A fast flush shows none, and none without --progress.
+    proc = run(['--progress', tmp])
+    check(proc.stderr == b'', text(proc.stderr))
+    proc = run([tmp], env=env)
+    expect_status(proc, 0)
+    check(proc.stderr == b'', text(proc.stderr))
+
+
+def run_on_pty(args, env):
+    """Runs the command with stderr on a terminal; returns (status, stdout,
+    what the terminal got)."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen([CLI] + args, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=slave)
+    finally:
+        os.close(slave)
+    seen = b''
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: every slave end is closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    out = proc.stdout.read()
+    proc.wait(timeout=30)
+    os.close(master)
+    return proc.returncode, out, seen.decode('utf-8', 'replace')
+
+
+@test
+def progress_on_terminal(tmp):
+    """stderr on a terminal: one updating line, but not with --json or --quiet"""
+    env = shim_env(PSF_SHIM_SYNCFS_DELAY_MS='2200')
+    status, out, seen = run_on_pty([tmp], env)
+    check(status == 0, 'exit status %d: %s' % (status, seen))
+    check(seen.startswith('\r\x1b[Kpsf-syncfs: syncing'), repr(seen))
+    updates = seen.split('\r\x1b[K')[1:]
+    check(len(updates) >= 2, repr(seen))
+    for update in updates:
+        check(re.fullmatch(PROGRESS_RE + r'(\r?\n)?', update), repr(update))
+    check(updates[-1].startswith('psf-syncfs: 1 of 1 filesystem synced'), repr(seen))
+    check(seen.count('\n') == 1 and seen.endswith('\n'), repr(seen))
+    check(text(out).splitlines()[0].split() == HEADINGS, out)
+    for args in (['--json', tmp], ['--quiet', tmp]):
+        status, out, seen = run_on_pty(args, env)
+        check(status == 0 and seen == '', (args, status, seen))
+
+
+# ------------------------------------------------------ the rest
+
+@test
+def forkserver_ends_with_command(tmp):
+    """--start-method=forkserver leaves no server behind"""
+    proc = subprocess.Popen([CLI, '--json', '-m', 'forkserver', tmp, tmp], env=base_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)
+    check(proc.returncode == 0, err)
+    doc = json.loads(out)
+    check(doc['start_method'] == 'forkserver', doc)
+
+    def servers():
+        found = []
+        for pid in os.listdir('/proc'):
+            try:
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    argv = f.read().split(b'\0')
+            except OSError:
+                continue
+            if b'--forkserver' in argv and str(proc.pid).encode() in argv:
+                found.append(pid)
+        return found
+    deadline = time.monotonic() + 5
+    while servers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check(servers() == [], 'a forkserver of %d is still running' % proc.pid)
+
+
+def complete(words):
+    """The bash completions of the last of words."""
+    if not COMPLETION:
+        raise Skip('no completion script given')
+    bash = shutil.which('bash')
+    framework = '/usr/share/bash-completion/bash_completion'
+    if bash is None or not os.path.exists(framework):
+        raise Skip('bash-completion is not installed')
+    line = ' '.join(words)
+    script = ('source %s; source %s; COMP_WORDS=(%s); COMP_CWORD=%d; COMP_LINE=%s; '
+              'COMP_POINT=${#COMP_LINE}; _psf_syncfs psf-syncfs; '
+              'printf "%%s\\n" "${COMPREPLY[@]}"'
+              % (framework, COMPLETION, ' '.join("'%s'" % w for w in words), len(words) - 1,
+                 "'%s'" % line))
+    env = base_env(PATH=os.path.dirname(CLI) + os.pathsep + os.environ.get('PATH', '/usr/bin:/bin'))
+    proc = subprocess.run([bash, '--norc', '--noprofile', '-c', script], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, cwd=COMPLETE_CWD[0])
+    check(proc.returncode == 0, text(proc.stderr))
+    return [w for w in text(proc.stdout).split('\n') if w]
+
+
+COMPLETE_CWD = [None]
+
+
+@test
+def bash_completion(tmp):
+    """bash completes options, start methods, columns and paths"""
+    COMPLETE_CWD[0] = tmp
+    os.mkdir(os.path.join(tmp, 'dir'))
+    open(os.path.join(tmp, 'file'), 'w').close()
+    options = complete(['psf-syncfs', '--'])
+    help_text = text(run(['--help']).stdout)
+    for option in re.findall(r'^\s+(?:-\w, )?(--[a-z-]+)', help_text, re.M):
+        check(any(o.rstrip('=') == option for o in options), '%s not completed: %r'
+              % (option, options))
+    check(sorted(complete(['psf-syncfs', '--start-method', ''])) == sorted(start_methods()[0]),
+          'start methods')
+    check(sorted(complete(['psf-syncfs', '-m', 'sp'])) == ['spawn'], 'spawn')
+    check(sorted(complete(['psf-syncfs', '--output', ''])) == sorted(COLUMNS), 'columns')
+    check('PATH,STATUS' in complete(['psf-syncfs', '-o', 'PATH,ST']), 'column lists')
+    check(sorted(complete(['psf-syncfs', ''])) == ['dir', 'file'], 'paths')
+    check(sorted(complete(['psf-syncfs', '--files-from', 'f'])) == ['file'], 'files')
 
 
 def potfiles():
