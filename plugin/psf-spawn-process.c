@@ -731,6 +731,13 @@ psf_spawn_process_set_property (GObject      *object,
       break;
 
     case PROP_CGROUP:
+      /* The cleanup after the exit empties and removes the cgroup the child
+       * was placed in: that one stays the task's until then. */
+      if (psf_task_get_state (PSF_TASK (self)) == PSF_TASK_STATE_RUNNING)
+        {
+          g_critical ("%s: the cgroup of a running task cannot change", G_STRFUNC);
+          break;
+        }
       g_free (priv->cgroup);
       priv->cgroup = g_value_dup_string (value);
       break;
@@ -934,7 +941,8 @@ psf_spawn_process_class_init (PsfSpawnProcessClass *klass)
    * A cgroup v2 directory (created if missing) the child joins before it
    * runs. When the child has been reaped, every process still in it is
    * killed (cgroup.procs is re-read up to 8 times, then cgroup.kill is used
-   * where the kernel has it) and the directory is removed.
+   * where the kernel has it) and the directory is removed. It cannot change
+   * while the task runs.
    *
    * Since: 1.0
    */

@@ -57,6 +57,7 @@ typedef struct
   int      pidfd;
   guint    cancel_timeout;
   guint    timeout;
+  guint    timeout_armed;  /* the timeout the running child got */
   guint    reaped : 1;
   guint    timed_out : 1;
   GSource *watch_source;
@@ -380,9 +381,12 @@ psf_subprocess_watch (PsfSubprocess *self,
     }
 
   if (priv->timeout > 0)
-    priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
-                                                     psf_subprocess_timeout_cb,
-                                                     "[psf] timeout");
+    {
+      priv->timeout_armed = priv->timeout;
+      priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
+                                                       psf_subprocess_timeout_cb,
+                                                       "[psf] timeout");
+    }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
 }
@@ -409,9 +413,12 @@ psf_subprocess_watch_relayed (PsfSubprocess *self,
   priv->pidfd = pidfd_open (pid, 0);
 
   if (priv->timeout > 0)
-    priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
-                                                     psf_subprocess_timeout_cb,
-                                                     "[psf] timeout");
+    {
+      priv->timeout_armed = priv->timeout;
+      priv->timeout_source = psf_subprocess_add_timer (self, priv->timeout,
+                                                       psf_subprocess_timeout_cb,
+                                                       "[psf] timeout");
+    }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
 }
@@ -465,7 +472,7 @@ psf_subprocess_check (PsfTask  *task,
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_TIMED_OUT,
                    _("Process %d timed out after %u ms"),
-                   (int) priv->pid, priv->timeout);
+                   (int) priv->pid, priv->timeout_armed);
       return;
     }
 

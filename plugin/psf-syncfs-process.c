@@ -20,6 +20,7 @@ struct _PsfSyncfsProcess
 {
   PsfForkProcess  parent_instance;
   char          **paths;
+  char          **sent;         /* the paths at start(), as given */
   char          **resolved;
   GPtrArray      *results;
   guint           n_reported;     /* paths with a record */
@@ -107,12 +108,15 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   PsfSyncfsInputHeader header = { 0 };
   guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
 
+  /* What the running task reports on, whatever the host sets meanwhile. */
+  g_clear_pointer (&self->sent, g_strfreev);
+  self->sent = g_strdupv (self->paths);
   g_clear_pointer (&self->resolved, g_strfreev);
   self->resolved = g_new0 (char *, n + 1);
 
   for (guint i = 0; i < n; i++)
     {
-      const char *path = self->paths[i];
+      const char *path = self->sent[i];
 
       if (path[0] == '\0' || g_path_is_absolute (path))
         {
@@ -148,11 +152,11 @@ psf_syncfs_process_report (PsfForkProcess *process,
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (process);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (report, &len);
-  guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+  guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
   guint used;
 
   used = psf_syncfs_results_decode_full (self->results,
-                                         (const char * const *) self->paths, n,
+                                         (const char * const *) self->sent, n,
                                          data, len,
                                          &self->failed_call, &self->failed_errno);
   self->n_reported = used;
@@ -194,7 +198,7 @@ psf_syncfs_process_check (PsfTask  *task,
   if (first == NULL)
     {
       int rc = psf_task_get_returncode (task);
-      guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+      guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
 
       if (rc > 0 && self->failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
@@ -237,6 +241,7 @@ psf_syncfs_process_finalize (GObject *object)
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
 
   g_clear_pointer (&self->paths, g_strfreev);
+  g_clear_pointer (&self->sent, g_strfreev);
   g_clear_pointer (&self->resolved, g_strfreev);
   g_clear_pointer (&self->results, g_ptr_array_unref);
 
@@ -386,7 +391,9 @@ psf_syncfs_process_get_paths (PsfSyncfsProcess *self)
  * @paths: (array zero-terminated=1) (element-type filename) (nullable): the
  *   paths whose filesystems to sync
  *
- * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start().
+ * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start(): a task
+ * that runs keeps syncing, and reporting on, the paths it was started with
+ * (its results are about those).
  *
  * Since: 1.0
  */

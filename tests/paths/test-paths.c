@@ -440,6 +440,89 @@ test_proc (gconstpointer data)
                    PSF_SYNCFS_STATUS_SYNCED);
 }
 
+/* ---- the settings of a running task ------------------------------------------------- */
+
+/* The paths set while the child runs are not what it was given: the
+ * results are about the paths sent at start(). The child is held in
+ * syncfs() for 300 ms meanwhile. */
+static void
+test_set_paths_while_running (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  const char *sent[] = { g_get_tmp_dir (), NULL };
+  const char *later[] = { "/nonexistent/a", "/nonexistent/b", "/nonexistent/c", NULL };
+  g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, sent);
+  g_autoptr(GPtrArray) results = NULL;
+  PsfTestCheck check = { 0 };
+  gboolean started;
+
+  REQUIRE_SHIM ();
+  arm (proc, "syncfs,action=delay,ms=300,where=child");
+  started = psf_task_start (PSF_TASK (proc), &check.error);
+  g_assert_no_error (check.error);
+  g_assert_true (started);
+  psf_syncfs_process_set_paths (proc, later);
+  g_object_set (proc, "sync-fallback", TRUE, NULL);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
+  psf_test_run_until (&check.done, 30000);
+  disarm ();
+
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+  results = psf_syncfs_process_get_results (proc);
+  g_assert_cmpuint (results->len, ==, 1);
+  g_assert_cmpstr (psf_syncfs_result_get_path (g_ptr_array_index (results, 0)), ==, sent[0]);
+  g_assert_cmpint (psf_syncfs_result_get_status (g_ptr_array_index (results, 0)), ==,
+                   PSF_SYNCFS_STATUS_SYNCED);
+  /* The property is what the host set. */
+  g_assert_cmpstr (psf_syncfs_process_get_paths (proc)[0], ==, later[0]);
+}
+
+/* The timeout the child was started with is the one its error names,
+ * whatever the property says by then. */
+static void
+test_timeout_changed_while_running (void)
+{
+  g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "20000");
+  PsfTestCheck check = { 0 };
+  gboolean started;
+
+  psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 100);
+  started = psf_task_start (PSF_TASK (proc), &check.error);
+  g_assert_no_error (check.error);
+  g_assert_true (started);
+  psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 5000);
+  psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
+  psf_test_run_until (&check.done, 30000);
+
+  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_TIMED_OUT);
+  g_assert_true (g_str_has_suffix (check.error->message, "timed out after 100 ms"));
+  g_clear_error (&check.error);
+}
+
+/* The cgroup a running child was placed in is emptied and removed after
+ * its exit: the property cannot move it meanwhile (a critical, and the
+ * value stays). */
+static void
+test_cgroup_changed_while_running (void)
+{
+  g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "20000");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *cgroup = NULL;
+  gboolean started;
+
+  started = psf_task_start (PSF_TASK (proc), &error);
+  g_assert_no_error (error);
+  g_assert_true (started);
+  g_test_expect_message ("Psf", G_LOG_LEVEL_CRITICAL, "*cgroup of a running task cannot change*");
+  g_object_set (proc, "cgroup", "/sys/fs/cgroup/elsewhere", NULL);
+  g_test_assert_expected_messages ();
+  g_object_get (proc, "cgroup", &cgroup, NULL);
+  g_assert_null (cgroup);
+  psf_task_cancel (PSF_TASK (proc));
+  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -453,6 +536,7 @@ main (int   argc,
     { "fifo-bind-mounted", test_fifo_bind_mounted },
     { "swap-race", test_swap_race },
     { "proc", test_proc },
+    { "set-paths-while-running", test_set_paths_while_running },
   };
 
   g_test_init (&argc, &argv, NULL);
@@ -466,6 +550,9 @@ main (int   argc,
 
         g_test_add_data_func (path, GINT_TO_POINTER (method), cases[i].func);
       }
+
+  g_test_add_func ("/psf/paths/running/timeout-changed", test_timeout_changed_while_running);
+  g_test_add_func ("/psf/paths/running/cgroup-changed", test_cgroup_changed_while_running);
 
   return g_test_run ();
 }
