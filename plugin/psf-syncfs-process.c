@@ -309,7 +309,7 @@ psf_syncfs_process_class_init (PsfSyncfsProcessClass *klass)
 
   task_class->check = psf_syncfs_process_check;
 
-  fork_class->routine = "syncfs";
+  psf_fork_process_class_set_routine (fork_class, "syncfs", psf_syncfs_child_run);
   fork_class->prepare = psf_syncfs_process_prepare;
   fork_class->report = psf_syncfs_process_report;
 
@@ -411,9 +411,8 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
 /**
  * psf_syncfs_process_set_paths_bytes:
  * @self: a #PsfSyncfsProcess
- * @paths: (array length=n_paths) (element-type GLib.Bytes): the paths whose
- *   filesystems to sync, each as the bytes of a file name
- * @n_paths: the length of @paths
+ * @paths: (element-type GLib.Bytes): the paths whose filesystems to sync,
+ *   each as the bytes of a file name
  * @error: return location for a #GError
  *
  * Sets [property@Psf.SyncfsProcess:paths] from byte strings: the way for
@@ -430,21 +429,21 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
  */
 gboolean
 psf_syncfs_process_set_paths_bytes (PsfSyncfsProcess  *self,
-                                    GBytes           **paths,
-                                    guint              n_paths,
+                                    GPtrArray         *paths,
                                     GError           **error)
 {
   g_autoptr(GPtrArray) strv = NULL;
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), FALSE);
-  g_return_val_if_fail (paths != NULL || n_paths == 0, FALSE);
+  g_return_val_if_fail (paths != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  strv = g_ptr_array_new_full (n_paths + 1, g_free);
-  for (guint i = 0; i < n_paths; i++)
+  strv = g_ptr_array_new_full (paths->len + 1, g_free);
+  for (guint i = 0; i < paths->len; i++)
     {
+      GBytes *path = g_ptr_array_index (paths, i);
       gsize size = 0;
-      const char *data = paths[i] != NULL ? g_bytes_get_data (paths[i], &size) : NULL;
+      const char *data = path != NULL ? g_bytes_get_data (path, &size) : NULL;
 
       if (data != NULL && memchr (data, '\0', size) != NULL)
         {

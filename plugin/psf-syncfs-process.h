@@ -27,8 +27,7 @@ void                psf_syncfs_process_set_paths         (PsfSyncfsProcess   *se
                                                           const char * const *paths);
 PSF_AVAILABLE_IN_ALL
 gboolean            psf_syncfs_process_set_paths_bytes   (PsfSyncfsProcess   *self,
-                                                          GBytes            **paths,
-                                                          guint               n_paths,
+                                                          GPtrArray          *paths,
                                                           GError            **error);
 PSF_AVAILABLE_IN_ALL
 gboolean            psf_syncfs_process_get_sync_fallback (PsfSyncfsProcess   *self);
