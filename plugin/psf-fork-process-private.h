@@ -5,9 +5,20 @@
 
 #pragma once
 
+#include "psf-child-private.h"
 #include "psf-fork-process.h"
 
 G_BEGIN_DECLS
+
+/* Gives the PsfForkProcess subclass @klass a built-in routine; for its
+ * class_init only. @name is what the helper psf-child runs (SPAWN,
+ * FORKSERVER: it must be built into the helper); @fork_routine is the same
+ * routine, run in the forked copy of the host (FORK). Exported for the
+ * tests, whose helper has routines of its own; not public API. */
+PSF_AVAILABLE_IN_ALL
+void        psf_fork_process_class_set_routine (PsfForkProcessClass *klass,
+                                                const char          *name,
+                                                PsfChildRoutine      fork_routine);
 
 /* Where the SPAWN method looks for its helper: $PSF_CHILD_PATH (set by
  * `meson devenv` and the tests), else the installed one. */

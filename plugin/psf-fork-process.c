@@ -113,6 +113,45 @@ psf_fork_process_get_helper_path (void)
   return PSF_PKGLIBEXECDIR "/psf-child";
 }
 
+/* The FORK side of a class's routine lives in the type's qdata: the class
+ * structure is public ABI and keeps only the name. */
+static GQuark
+fork_routine_quark (void)
+{
+  return g_quark_from_static_string ("psf-fork-routine");
+}
+
+void
+psf_fork_process_class_set_routine (PsfForkProcessClass *klass,
+                                    const char          *name,
+                                    PsfChildRoutine      fork_routine)
+{
+  g_return_if_fail (PSF_IS_FORK_PROCESS_CLASS (klass));
+  g_return_if_fail (name != NULL);
+  g_return_if_fail (fork_routine != NULL);
+
+  klass->routine = name;
+  g_type_set_qdata (G_TYPE_FROM_CLASS (klass), fork_routine_quark (),
+                    (gpointer) fork_routine);
+}
+
+/* The routine a FORK child of @klass runs: the one its class (or the
+ * nearest ancestor that has one) set. */
+static PsfChildRoutine
+psf_fork_process_class_get_fork_routine (PsfForkProcessClass *klass)
+{
+  for (GType type = G_TYPE_FROM_CLASS (klass);
+       type != PSF_TYPE_FORK_PROCESS && type != G_TYPE_INVALID;
+       type = g_type_parent (type))
+    {
+      gpointer routine = g_type_get_qdata (type, fork_routine_quark ());
+
+      if (routine != NULL)
+        return (PsfChildRoutine) routine;
+    }
+  return NULL;
+}
+
 static void
 psf_fork_process_close_report (PsfForkProcess *self)
 {
@@ -655,7 +694,7 @@ psf_fork_process_fork (PsfForkProcess     *self,
     }
   else if (klass->routine != NULL)
     {
-      spec.routine = psf_child_routine_lookup (klass->routine);
+      spec.routine = psf_fork_process_class_get_fork_routine (klass);
       g_assert (spec.routine != NULL);
       if (input != NULL)
         spec.input = g_bytes_get_data (input, &spec.input_len);

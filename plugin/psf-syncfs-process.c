@@ -20,7 +20,6 @@ struct _PsfSyncfsProcess
 {
   PsfForkProcess  parent_instance;
   char          **paths;
-  char          **sent;         /* the paths at start(), as given */
   char          **resolved;
   GPtrArray      *results;
   guint           n_reported;     /* paths with a record */
@@ -108,15 +107,12 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   PsfSyncfsInputHeader header = { 0 };
   guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
 
-  /* What the running task reports on, whatever the host sets meanwhile. */
-  g_clear_pointer (&self->sent, g_strfreev);
-  self->sent = g_strdupv (self->paths);
   g_clear_pointer (&self->resolved, g_strfreev);
   self->resolved = g_new0 (char *, n + 1);
 
   for (guint i = 0; i < n; i++)
     {
-      const char *path = self->sent[i];
+      const char *path = self->paths[i];
 
       if (path[0] == '\0' || g_path_is_absolute (path))
         {
@@ -152,11 +148,11 @@ psf_syncfs_process_report (PsfForkProcess *process,
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (process);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (report, &len);
-  guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
+  guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
   guint used;
 
   used = psf_syncfs_results_decode_full (self->results,
-                                         (const char * const *) self->sent, n,
+                                         (const char * const *) self->paths, n,
                                          data, len,
                                          &self->failed_call, &self->failed_errno);
   self->n_reported = used;
@@ -198,7 +194,7 @@ psf_syncfs_process_check (PsfTask  *task,
   if (first == NULL)
     {
       int rc = psf_task_get_returncode (task);
-      guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
+      guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
 
       if (rc > 0 && self->failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
@@ -241,7 +237,6 @@ psf_syncfs_process_finalize (GObject *object)
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
 
   g_clear_pointer (&self->paths, g_strfreev);
-  g_clear_pointer (&self->sent, g_strfreev);
   g_clear_pointer (&self->resolved, g_strfreev);
   g_clear_pointer (&self->results, g_ptr_array_unref);
 
@@ -391,9 +386,7 @@ psf_syncfs_process_get_paths (PsfSyncfsProcess *self)
  * @paths: (array zero-terminated=1) (element-type filename) (nullable): the
  *   paths whose filesystems to sync
  *
- * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start(): a task
- * that runs keeps syncing, and reporting on, the paths it was started with
- * (its results are about those).
+ * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start().
  *
  * Since: 1.0
  */
@@ -411,8 +404,9 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
 /**
  * psf_syncfs_process_set_paths_bytes:
  * @self: a #PsfSyncfsProcess
- * @paths: (element-type GLib.Bytes): the paths whose filesystems to sync,
- *   each as the bytes of a file name
+ * @paths: (array length=n_paths) (element-type GLib.Bytes): the paths whose
+ *   filesystems to sync, each as the bytes of a file name
+ * @n_paths: the length of @paths
  * @error: return location for a #GError
  *
  * Sets [property@Psf.SyncfsProcess:paths] from byte strings: the way for
@@ -429,21 +423,21 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
  */
 gboolean
 psf_syncfs_process_set_paths_bytes (PsfSyncfsProcess  *self,
-                                    GPtrArray         *paths,
+                                    GBytes           **paths,
+                                    guint              n_paths,
                                     GError           **error)
 {
   g_autoptr(GPtrArray) strv = NULL;
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), FALSE);
-  g_return_val_if_fail (paths != NULL, FALSE);
+  g_return_val_if_fail (paths != NULL || n_paths == 0, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  strv = g_ptr_array_new_full (paths->len + 1, g_free);
-  for (guint i = 0; i < paths->len; i++)
+  strv = g_ptr_array_new_full (n_paths + 1, g_free);
+  for (guint i = 0; i < n_paths; i++)
     {
-      GBytes *path = g_ptr_array_index (paths, i);
       gsize size = 0;
-      const char *data = path != NULL ? g_bytes_get_data (path, &size) : NULL;
+      const char *data = paths[i] != NULL ? g_bytes_get_data (paths[i], &size) : NULL;
 
       if (data != NULL && memchr (data, '\0', size) != NULL)
         {

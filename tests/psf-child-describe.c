@@ -7,7 +7,8 @@
  * links of ipc, mnt, pid and net, argv[0], the working directory, the
  * value of PSF_DESCRIBE in its environment, and the cgroup line. It lets tests (and
  * people debugging spawn options) see what the set-up did, in every start
- * method.
+ * method. It is built into the tests' helper psf-child-test, not into the
+ * installed psf-child.
  */
 
 #include "config.h"
@@ -19,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "psf-child-private.h"
+#include "psf-child-describe.h"
 
 typedef struct
 {
@@ -179,4 +180,12 @@ psf_child_describe_run (const void *input,
   (void) input;
   (void) input_len;
   return psf_child_write_all (report_fd, t.buf, t.len) == 0 ? 0 : 1;
+}
+
+/* The tests' helper (psf-child-test) and the test programs (FORK) know
+ * "describe" as well as the routines built into psf-child. */
+PsfChildRoutine
+psf_child_extra_routine_lookup (const char *name)
+{
+  return strcmp (name, "describe") == 0 ? psf_child_describe_run : NULL;
 }

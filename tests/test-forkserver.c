@@ -27,25 +27,6 @@
 
 #include "test-utils.h"
 
-/* A fork process whose routine is psf-child's "describe". */
-typedef struct { PsfForkProcess parent_instance; } TestDescribe;
-typedef struct { PsfForkProcessClass parent_class; } TestDescribeClass;
-static GType test_describe_get_type (void);
-G_DEFINE_TYPE (TestDescribe, test_describe, PSF_TYPE_FORK_PROCESS)
-
-static void
-test_describe_class_init (TestDescribeClass *klass)
-{
-  PSF_FORK_PROCESS_CLASS (klass)->routine = "describe";
-}
-
-static void
-test_describe_init (TestDescribe *self)
-{
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (TestDescribe, g_object_unref)
-
 static gboolean
 shim_loaded (void)
 {
@@ -409,7 +390,7 @@ test_fd_map (void)
 }
 
 static GHashTable *
-describe (TestDescribe *proc)
+describe (PsfTestDescribe *proc)
 {
   g_autoptr(GError) error = NULL;
   GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -438,10 +419,10 @@ describe (TestDescribe *proc)
 static void
 test_setup_options (void)
 {
-  g_autoptr(TestDescribe) plain = g_object_new (test_describe_get_type (),
+  g_autoptr(PsfTestDescribe) plain = g_object_new (PSF_TEST_TYPE_DESCRIBE,
                                                 "start-method", PSF_START_METHOD_FORKSERVER,
                                                 NULL);
-  g_autoptr(TestDescribe) dropped = g_object_new (test_describe_get_type (),
+  g_autoptr(PsfTestDescribe) dropped = g_object_new (PSF_TEST_TYPE_DESCRIBE,
                                                   "start-method", PSF_START_METHOD_FORKSERVER,
                                                   "umask", 027,
                                                   NULL);
@@ -466,7 +447,7 @@ test_setup_options (void)
 static void
 check_setup_failure (void)
 {
-  g_autoptr(TestDescribe) proc = NULL;
+  g_autoptr(PsfTestDescribe) proc = NULL;
   g_autoptr(GError) error = NULL;
   guint fds_before;
 
@@ -475,7 +456,7 @@ check_setup_failure (void)
 
   /* The child cannot become root: start() says so, and the task stays
    * NEW with nothing left behind. */
-  proc = g_object_new (test_describe_get_type (),
+  proc = g_object_new (PSF_TEST_TYPE_DESCRIBE,
                        "start-method", PSF_START_METHOD_FORKSERVER, "uid", 0, NULL);
   g_assert_false (psf_task_start (PSF_TASK (proc), &error));
   g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);

@@ -23,23 +23,6 @@
 
 #include "test-utils.h"
 
-/* A fork process whose routine is psf-child's "describe". */
-typedef struct { PsfForkProcess parent_instance; } TestDescribe;
-typedef struct { PsfForkProcessClass parent_class; } TestDescribeClass;
-static GType test_describe_get_type (void);
-G_DEFINE_TYPE (TestDescribe, test_describe, PSF_TYPE_FORK_PROCESS)
-
-static void
-test_describe_class_init (TestDescribeClass *klass)
-{
-  PSF_FORK_PROCESS_CLASS (klass)->routine = "describe";
-}
-
-static void
-test_describe_init (TestDescribe *self)
-{
-}
-
 typedef enum { VIA_EXEC, VIA_FORK, VIA_SPAWN, VIA_FORKSERVER } Via;
 
 static const char *via_names[] = { "exec", "fork", "spawn", "forkserver" };
@@ -74,7 +57,7 @@ child_new (Child *c,
     }
   else
     {
-      c->proc = g_object_new (test_describe_get_type (),
+      c->proc = g_object_new (PSF_TEST_TYPE_DESCRIBE,
                               "start-method", via == VIA_FORK ? PSF_START_METHOD_FORK
                                               : via == VIA_SPAWN ? PSF_START_METHOD_SPAWN
                                               : PSF_START_METHOD_FORKSERVER,
@@ -383,6 +366,16 @@ test_env_cwd (gconstpointer data)
   child_new (&c, via);
   psf_spawn_process_set_env (c.proc, (const char * const *) env);
   psf_spawn_process_set_cwd (c.proc, dir);
+  if (via == VIA_FORK)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* A fork keeps the host's environment: env is refused, not ignored. */
+      g_assert_false (psf_task_start (PSF_TASK (c.proc), &error));
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "“env”"));
+      psf_spawn_process_set_env (c.proc, NULL);
+    }
   t = child_run (&c);
   g_assert_cmpstr (g_hash_table_lookup (t, "cwd"), ==, real);
   if (via == VIA_FORK)
@@ -400,14 +393,20 @@ test_opt_name (gconstpointer data)
   g_autoptr(GHashTable) t = NULL;
   Child c;
 
-  if (via == VIA_FORK || via == VIA_FORKSERVER)
-    {
-      g_test_skip (via == VIA_FORK ? "a forked child has the host's argv"
-                                   : "a forkserver child has the server's argv");
-      return;
-    }
   child_new (&c, via);
   g_object_set (c.proc, "opt-name", "psf-renamed", NULL);
+  if (via == VIA_FORK || via == VIA_FORKSERVER)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* The child keeps the host's (or the server's) argv[0]: refused. */
+      g_assert_false (psf_task_start (PSF_TASK (c.proc), &error));
+      g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "“opt-name”"));
+      g_assert_cmpint (psf_task_get_state (PSF_TASK (c.proc)), ==, PSF_TASK_STATE_NEW);
+      child_clear (&c);
+      return;
+    }
   t = child_run (&c);
   g_assert_cmpstr (g_hash_table_lookup (t, "argv0"), ==, "psf-renamed");
   child_clear (&c);

@@ -12,6 +12,28 @@
 
 #include "test-utils.h"
 
+#include "psf-child-describe.h"
+#include "psf-fork-process-private.h"
+
+struct _PsfTestDescribe
+{
+  PsfForkProcess parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (PsfTestDescribe, psf_test_describe, PSF_TYPE_FORK_PROCESS)
+
+static void
+psf_test_describe_class_init (PsfTestDescribeClass *klass)
+{
+  psf_fork_process_class_set_routine (PSF_FORK_PROCESS_CLASS (klass), "describe",
+                                      psf_child_describe_run);
+}
+
+static void
+psf_test_describe_init (PsfTestDescribe *self)
+{
+}
+
 guint
 psf_test_count_fds (void)
 {
@@ -165,7 +187,11 @@ psf_test_give_fault_rules (PsfSpawnProcess *proc,
 {
   g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_FAULT", spec, TRUE);
 
-  psf_spawn_process_set_env (proc, (const char * const *) env);
+  /* A FORK child is a copy of this process, which has the rules already
+   * (and env is refused there). */
+  if (!PSF_IS_FORK_PROCESS (proc) ||
+      psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) != PSF_START_METHOD_FORK)
+    psf_spawn_process_set_env (proc, (const char * const *) env);
   if (PSF_IS_FORK_PROCESS (proc) &&
       psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) == PSF_START_METHOD_FORKSERVER)
     g_object_set (proc, "umask", 022, NULL);

@@ -70,6 +70,13 @@ void        psf_test_crowd_exited_cb    (PsfTask  *task,
                                          int       returncode,
                                          gpointer  data);
 
+/* A fork process whose routine is the tests' "describe" (tests/
+ * psf-child-describe.c: the child reports what it is as key=value lines),
+ * in every start method: SPAWN and FORKSERVER need $PSF_CHILD_PATH to be
+ * the tests' helper psf-child-test. */
+#define PSF_TEST_TYPE_DESCRIBE (psf_test_describe_get_type ())
+G_DECLARE_FINAL_TYPE (PsfTestDescribe, psf_test_describe, PSF_TEST, DESCRIBE, PsfForkProcess)
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

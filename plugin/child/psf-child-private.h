@@ -66,11 +66,6 @@ int  psf_syncfs_child_run   (const void *input,
                              size_t      input_len,
                              int         report_fd);
 
-/* Reports the child's identity as "key=value" lines (tests, debugging). */
-int  psf_child_describe_run (const void *input,
-                             size_t      input_len,
-                             int         report_fd);
-
 int  psf_child_write_all    (int         fd,
                              const void *data,
                              size_t      len);
