@@ -561,7 +561,8 @@ static void
 test_filesystems_at_once (void)
 {
   g_autofree char *build_dir = g_test_build_filename (G_TEST_BUILT, ".", NULL);
-  const char *paths[] = { build_dir, "/dev/shm", "/proc", NULL };
+  /* three filesystems that can be synced (/proc and /sys are skipped) */
+  const char *paths[] = { build_dir, "/dev/shm", "/dev", NULL };
   g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
   g_autoptr(GPtrArray) results = NULL;
   g_autofree char *fd_text = NULL;
