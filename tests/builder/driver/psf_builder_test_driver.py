@@ -1,0 +1,118 @@
+# psf_builder_test_driver.py: drives a headless GNOME Builder for psf's tests
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# A workbench addin that test-builder.py installs next to the psf-builder
+# plugin. Once the project is loaded and its pipeline can build, it asks
+# Builder's build manager for the INSTALL phase (what Builder's own Install
+# action does), copies every build log line into $PSF_BUILDER_TEST_OUT/
+# build.log, writes the outcome to $PSF_BUILDER_TEST_OUT/result.json and
+# quits Builder.
+#
+#   PSF_BUILDER_TEST_OUT      folder for build.log and result.json (required)
+#   PSF_BUILDER_TEST_CANCEL   1: cancel the build through the build manager
+#                             (Builder's stop button) as soon as the psf
+#                             stage logs the pid of its child
+#   PSF_BUILDER_TEST_TIMEOUT  seconds before the driver gives up (default 90)
+
+import json
+import os
+import re
+import traceback
+
+import gi
+
+gi.require_version('Ide', '43')
+
+from gi.repository import GLib, GObject, Gio, Ide  # noqa: E402
+
+STARTED_LINE = re.compile(r'^psf: syncing .* \(child pid (\d+)\)$')
+
+
+class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
+
+    def do_load(self, workbench):
+        self.workbench = workbench
+        self.out = os.environ.get('PSF_BUILDER_TEST_OUT')
+        self.cancel_on_start = os.environ.get('PSF_BUILDER_TEST_CANCEL') == '1'
+        self.done = False
+        self.cancelled_pid = None
+        self.log = None
+        self.started_at = GLib.get_monotonic_time()
+        if self.out:
+            self.log = open(os.path.join(self.out, 'build.log'), 'w', encoding='utf-8')
+            timeout = int(os.environ.get('PSF_BUILDER_TEST_TIMEOUT', '90'))
+            GLib.timeout_add_seconds(timeout, self._on_timeout)
+
+    def do_unload(self, workbench):
+        if self.log is not None:
+            self.log.close()
+            self.log = None
+
+    def do_project_loaded(self, project_info):
+        if not self.out:
+            return
+        GLib.timeout_add(100, self._try_build)
+
+    def _try_build(self):
+        try:
+            context = self.workbench.get_context()
+            manager = Ide.BuildManager.from_context(context)
+            pipeline = manager.get_pipeline()
+            if pipeline is None or not pipeline.is_ready() or not manager.get_can_build():
+                return GLib.SOURCE_CONTINUE
+            self.manager = manager
+            pipeline.add_log_observer(self._on_log)
+            self._record('build-requested')
+            manager.build_async(Ide.PipelinePhase.INSTALL, None, None, self._on_built)
+        except Exception:
+            self._finish({'ok': False, 'error': 'driver: ' + traceback.format_exc()})
+        return GLib.SOURCE_REMOVE
+
+    def _on_log(self, stream, message, message_len, *data):
+        line = message if message_len < 0 else message[:message_len]
+        name = 'stderr' if stream == Ide.BuildLogStream.STDERR else 'stdout'
+        if self.log is not None:
+            self.log.write('%s: %s\n' % (name, line))
+            self.log.flush()
+        match = STARTED_LINE.match(line)
+        if match and self.cancel_on_start and self.cancelled_pid is None:
+            self.cancelled_pid = int(match.group(1))
+            self._record('cancel-requested')
+            # The stop button's action, from the main loop like a click.
+            GLib.idle_add(lambda: (self.manager.cancel(), GLib.SOURCE_REMOVE)[1])
+
+    def _on_built(self, manager, result):
+        outcome = {'ok': True}
+        try:
+            manager.build_finish(result)
+        except GLib.Error as error:
+            outcome = {'ok': False, 'domain': error.domain,
+                       'code': error.code, 'error': error.message}
+        if self.cancelled_pid is not None:
+            outcome['cancelled_pid'] = self.cancelled_pid
+        self._finish(outcome)
+
+    def _on_timeout(self):
+        self._finish({'ok': False, 'error': 'driver: timed out'})
+        return GLib.SOURCE_REMOVE
+
+    def _record(self, event):
+        if self.log is not None:
+            self.log.write('driver: %s at %.3f s\n'
+                           % (event, (GLib.get_monotonic_time() - self.started_at) / 1e6))
+            self.log.flush()
+
+    def _finish(self, outcome):
+        if self.done:
+            return
+        self.done = True
+        self._record('finished')
+        outcome['seconds'] = (GLib.get_monotonic_time() - self.started_at) / 1e6
+        path = os.path.join(self.out, 'result.json')
+        with open(path + '.tmp', 'w', encoding='utf-8') as f:
+            json.dump(outcome, f)
+        os.rename(path + '.tmp', path)
+        if self.log is not None:
+            self.log.flush()
+        Gio.Application.get_default().quit()
