@@ -98,7 +98,13 @@ G_DEFINE_TYPE_WITH_PRIVATE (PsfForkProcess, psf_fork_process, PSF_TYPE_SPAWN_PRO
  * with [method@Psf.ForkProcess.get_report] once the task has exited.
  * The spawn options [property@Psf.SpawnProcess:cwd],
  * [property@Psf.SpawnProcess:close-fds] and
- * [method@Psf.SpawnProcess.take_fd] are honoured by both methods.
+ * [method@Psf.SpawnProcess.take_fd] are honoured by every method. Those
+ * the child would not use are refused by start() with
+ * %PSF_ERROR_INVALID_ARGUMENT, never ignored: [property@Psf.SpawnProcess:argv]
+ * and [property@Psf.SpawnProcess:path-lookup] (the child runs a routine),
+ * [property@Psf.SpawnProcess:env] with %PSF_START_METHOD_FORK (the child
+ * keeps the host's environment), [property@Psf.SpawnProcess:opt-name]
+ * unless the method is %PSF_START_METHOD_SPAWN.
  *
  * Since: 1.0
  */
@@ -633,6 +639,59 @@ psf_fork_process_spawn_helper (PsfForkProcess     *self,
   return TRUE;
 }
 
+/* A spawn option the child of @self would not use is refused by start(),
+ * never ignored in silence: argv and path-lookup (the child runs a routine,
+ * not a program), env with FORK (a fork keeps the host's environment),
+ * opt-name where the child keeps another argv[0] (FORK: the host's;
+ * FORKSERVER: the server's). Each is refused only when it differs from
+ * its default. */
+static gboolean
+check_unused_options (PsfForkProcess  *self,
+                      PsfStartMethod   method,
+                      GError         **error)
+{
+  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
+  const char * const *argv = psf_spawn_process_get_argv (spawn);
+  const char *name;
+  const char *why;
+
+  if (argv != NULL && argv[0] != NULL)
+    {
+      name = "argv";
+      why = _("its child runs a routine, not a program");
+    }
+  else if (!psf_spawn_process_get_path_lookup (spawn))
+    {
+      name = "path-lookup";
+      why = _("its child runs a routine, not a program");
+    }
+  else if (method == PSF_START_METHOD_FORK && psf_spawn_process_get_env (spawn) != NULL)
+    {
+      name = "env";
+      why = _("a child forked from the host keeps the host's environment");
+    }
+  else if (method == PSF_START_METHOD_FORK && psf_spawn_process_get_opt_name (spawn) != NULL)
+    {
+      name = "opt-name";
+      why = _("a child forked from the host keeps the host's argv[0]");
+    }
+  else if (method == PSF_START_METHOD_FORKSERVER &&
+           psf_spawn_process_get_opt_name (spawn) != NULL)
+    {
+      name = "opt-name";
+      why = _("a child of the forkserver keeps the server's argv[0]");
+    }
+  else
+    return TRUE;
+
+  /* TRANSLATORS: the first %s is a type name (PsfSyncfsProcess), the
+   * second a property name, the third why it has no use there. */
+  g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+               _("%s does not use the property “%s” here (%s): leave it unset"),
+               G_OBJECT_TYPE_NAME (self), name, why);
+  return FALSE;
+}
+
 static void
 close_pair (int fds[2])
 {
@@ -750,6 +809,9 @@ psf_fork_process_start (PsfTask  *task,
                    G_OBJECT_TYPE_NAME (self));
       return FALSE;
     }
+
+  if (!check_unused_options (self, priv->start_method, error))
+    return FALSE;
 
   if (!check_cwd (psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)), error))
     return FALSE;

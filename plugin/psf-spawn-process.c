@@ -780,7 +780,9 @@ psf_spawn_process_class_init (PsfSpawnProcessClass *klass)
   /**
    * PsfSpawnProcess:argv: (type GStrv)
    *
-   * The program and its arguments (filenames: any bytes but NUL).
+   * The program and its arguments (filenames: any bytes but NUL). Only a
+   * #PsfSpawnProcess runs a program: a [class@Psf.ForkProcess] (and a
+   * [class@Psf.SyncfsProcess]) refuses to start with one set.
    *
    * Since: 1.0
    */
@@ -793,7 +795,9 @@ psf_spawn_process_class_init (PsfSpawnProcessClass *klass)
    * PsfSpawnProcess:env: (type GStrv)
    *
    * The child's environment as `NAME=VALUE` strings; %NULL inherits the
-   * host's.
+   * host's. A [class@Psf.ForkProcess] uses it with the SPAWN and FORKSERVER
+   * start methods; with FORK (a copy of the host, which keeps its
+   * environment) start() refuses it.
    *
    * Since: 1.0
    */
@@ -817,7 +821,9 @@ psf_spawn_process_class_init (PsfSpawnProcessClass *klass)
   /**
    * PsfSpawnProcess:path-lookup:
    *
-   * Whether argv[0] is looked up in `PATH` when it has no slash.
+   * Whether argv[0] is looked up in `PATH` when it has no slash. Only a
+   * #PsfSpawnProcess uses it: a [class@Psf.ForkProcess] refuses to start
+   * when it is %FALSE.
    *
    * Since: 1.0
    */
@@ -954,6 +960,9 @@ psf_spawn_process_class_init (PsfSpawnProcessClass *klass)
    * PsfSpawnProcess:opt-name:
    *
    * The argv[0] the program sees, when it must differ from the file run.
+   * A [class@Psf.ForkProcess] uses it with the SPAWN start method (the
+   * helper's argv[0]); with FORK and FORKSERVER the child keeps the
+   * host's or the server's, and start() refuses it.
    *
    * Since: 1.0
    */

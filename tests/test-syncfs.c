@@ -413,6 +413,77 @@ test_no_leaks (Fixture       *f,
   g_assert_cmpuint (psf_test_count_zombies (), ==, zombies_before);
 }
 
+/* One option the child would not use, set on an otherwise good task:
+ * start() refuses it with an error that names it, and nothing starts. */
+static void
+assert_refused (Fixture    *f,
+                const char *property,
+                ...)
+{
+  const char *paths[] = { f->tmpdir, NULL };
+  g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *quoted = g_strdup_printf ("“%s”", property);
+  va_list args;
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
+  va_start (args, property);
+  g_object_set_valist (G_OBJECT (proc), property, args);
+  va_end (args);
+
+  g_assert_false (psf_task_start (PSF_TASK (proc), &error));
+  g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, quoted));
+  g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
+  g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
+}
+
+/* The same option, used by this start method: the task runs. */
+static void
+assert_used (Fixture    *f,
+             const char *property,
+             ...)
+{
+  const char *paths[] = { f->tmpdir, NULL };
+  g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
+  PsfTestCheck check = { 0 };
+  va_list args;
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
+  va_start (args, property);
+  g_object_set_valist (G_OBJECT (proc), property, args);
+  va_end (args);
+
+  psf_test_run_checked (PSF_TASK (proc), &check);
+  g_assert_no_error (check.error);
+  g_assert_true (check.ok);
+}
+
+/* The spawn options a syncfs child would not use are refused, never
+ * ignored: `Psf.SyncfsProcess(paths=[...], argv=['rm', '-rf', ...])` must
+ * not start and succeed as if argv meant something. */
+static void
+test_unused_options (Fixture       *f,
+                     gconstpointer  data)
+{
+  const char *argv[] = { "rm", "-rf", "/nonexistent/psf", NULL };
+  g_auto(GStrv) env = g_get_environ ();
+
+  assert_refused (f, "argv", argv, NULL);
+  assert_refused (f, "path-lookup", FALSE, NULL);
+  if (f->method == PSF_START_METHOD_FORK)
+    assert_refused (f, "env", env, NULL);
+  else
+    assert_used (f, "env", env, NULL);
+  if (f->method == PSF_START_METHOD_SPAWN)
+    assert_used (f, "opt-name", "psf-renamed", NULL);
+  else
+    assert_refused (f, "opt-name", "psf-renamed", NULL);
+
+  /* Their defaults, given explicitly, are no use either, and harmless. */
+  assert_used (f, "argv", NULL, "path-lookup", TRUE, "opt-name", NULL, NULL);
+}
+
 static void
 add_tests (const char   *method_name,
            PsfStartMethod method)
@@ -435,6 +506,7 @@ add_tests (const char   *method_name,
     { "unreadable-directory", test_unreadable_directory },
     { "cancel-before-start", test_cancel_before_start },
     { "no-leaks-after-200-runs", test_no_leaks },
+    { "unused-options", test_unused_options },
   };
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
