@@ -20,6 +20,7 @@ struct _PsfSyncfsProcess
 {
   PsfForkProcess  parent_instance;
   char          **paths;
+  char          **sent;         /* the paths at start(), as given */
   char          **resolved;
   GPtrArray      *results;
   guint           n_reported;     /* paths with a record */
@@ -107,12 +108,15 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   PsfSyncfsInputHeader header = { 0 };
   guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
 
+  /* What the running task reports on, whatever the host sets meanwhile. */
+  g_clear_pointer (&self->sent, g_strfreev);
+  self->sent = g_strdupv (self->paths);
   g_clear_pointer (&self->resolved, g_strfreev);
   self->resolved = g_new0 (char *, n + 1);
 
   for (guint i = 0; i < n; i++)
     {
-      const char *path = self->paths[i];
+      const char *path = self->sent[i];
 
       if (path[0] == '\0' || g_path_is_absolute (path))
         {
@@ -148,11 +152,11 @@ psf_syncfs_process_report (PsfForkProcess *process,
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (process);
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (report, &len);
-  guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+  guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
   guint used;
 
   used = psf_syncfs_results_decode_full (self->results,
-                                         (const char * const *) self->paths, n,
+                                         (const char * const *) self->sent, n,
                                          data, len,
                                          &self->failed_call, &self->failed_errno);
   self->n_reported = used;
@@ -194,7 +198,7 @@ psf_syncfs_process_check (PsfTask  *task,
   if (first == NULL)
     {
       int rc = psf_task_get_returncode (task);
-      guint n = self->paths != NULL ? g_strv_length (self->paths) : 0;
+      guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
 
       if (rc > 0 && self->failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
@@ -237,6 +241,7 @@ psf_syncfs_process_finalize (GObject *object)
   PsfSyncfsProcess *self = PSF_SYNCFS_PROCESS (object);
 
   g_clear_pointer (&self->paths, g_strfreev);
+  g_clear_pointer (&self->sent, g_strfreev);
   g_clear_pointer (&self->resolved, g_strfreev);
   g_clear_pointer (&self->results, g_ptr_array_unref);
 
@@ -386,7 +391,9 @@ psf_syncfs_process_get_paths (PsfSyncfsProcess *self)
  * @paths: (array zero-terminated=1) (element-type filename) (nullable): the
  *   paths whose filesystems to sync
  *
- * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start().
+ * Sets [property@Psf.SyncfsProcess:paths]. Takes effect at start(): a task
+ * that runs keeps syncing, and reporting on, the paths it was started with
+ * (its results are about those).
  *
  * Since: 1.0
  */
@@ -404,18 +411,18 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
 /**
  * psf_syncfs_process_set_paths_bytes:
  * @self: a #PsfSyncfsProcess
- * @paths: (array length=n_paths) (element-type GLib.Bytes): the paths whose
- *   filesystems to sync, each as the bytes of a file name
- * @n_paths: the length of @paths
+ * @paths: the paths whose filesystems to sync, as the bytes of their file
+ *   names, each one ended by a NUL byte (the last one may also end at the
+ *   end of @paths), as `find -print0` writes them
  * @error: return location for a #GError
  *
- * Sets [property@Psf.SyncfsProcess:paths] from byte strings: the way for
- * bindings whose strings cannot hold every file name (gjs, where a string
- * is always valid Unicode) to sync a path whose name is not UTF-8. In C,
+ * Sets [property@Psf.SyncfsProcess:paths] from bytes: the way for bindings
+ * whose strings cannot hold every file name (in gjs a string is always
+ * valid Unicode) to sync a path whose name is not UTF-8. In C,
  * psf_syncfs_process_set_paths() already takes any bytes.
  *
  * Fails with %PSF_ERROR_INVALID_ARGUMENT, and changes nothing, when a path
- * contains a NUL byte, which no file name can hold.
+ * is empty (two NUL bytes in a row, or one at the start).
  *
  * Returns: %TRUE if the paths were set
  *
@@ -423,30 +430,34 @@ psf_syncfs_process_set_paths (PsfSyncfsProcess   *self,
  */
 gboolean
 psf_syncfs_process_set_paths_bytes (PsfSyncfsProcess  *self,
-                                    GBytes           **paths,
-                                    guint              n_paths,
+                                    GBytes            *paths,
                                     GError           **error)
 {
   g_autoptr(GPtrArray) strv = NULL;
+  const char *data;
+  gsize size = 0;
+  gsize start = 0;
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), FALSE);
-  g_return_val_if_fail (paths != NULL || n_paths == 0, FALSE);
+  g_return_val_if_fail (paths != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  strv = g_ptr_array_new_full (n_paths + 1, g_free);
-  for (guint i = 0; i < n_paths; i++)
+  data = g_bytes_get_data (paths, &size);
+  strv = g_ptr_array_new_with_free_func (g_free);
+  while (start < size)
     {
-      gsize size = 0;
-      const char *data = paths[i] != NULL ? g_bytes_get_data (paths[i], &size) : NULL;
+      const char *end = memchr (data + start, '\0', size - start);
+      gsize len = end != NULL ? (gsize) (end - (data + start)) : size - start;
 
-      if (data != NULL && memchr (data, '\0', size) != NULL)
+      if (len == 0)
         {
           g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
-                       _("Path %u contains a NUL byte, which no file name can hold"),
-                       i + 1);
+                       _("Path %u is empty (a NUL byte where a file name should start)"),
+                       strv->len + 1);
           return FALSE;
         }
-      g_ptr_array_add (strv, g_strndup (data != NULL ? data : "", size));
+      g_ptr_array_add (strv, g_strndup (data + start, len));
+      start += len + 1;
     }
   g_ptr_array_add (strv, NULL);
 

@@ -27,7 +27,7 @@ void                psf_syncfs_process_set_paths         (PsfSyncfsProcess   *se
                                                           const char * const *paths);
 PSF_AVAILABLE_IN_ALL
 gboolean            psf_syncfs_process_set_paths_bytes   (PsfSyncfsProcess   *self,
-                                                          GPtrArray          *paths,
+                                                          GBytes             *paths,
                                                           GError            **error);
 PSF_AVAILABLE_IN_ALL
 gboolean            psf_syncfs_process_get_sync_fallback (PsfSyncfsProcess   *self);

@@ -146,21 +146,29 @@ def paths_bytes_setter_of_the_c_api():
     tree, name = _non_utf8_tree()
     try:
         task = Psf.SyncfsProcess()
-        assert task.set_paths_bytes([GLib.Bytes.new(name), GLib.Bytes.new(b'relative')])
+        # NUL-separated, as find -print0 writes them; the last NUL is optional.
+        assert task.set_paths_bytes(GLib.Bytes.new(name + b'\0relative\0'))
         assert [os.fsencode(p) for p in task.get_paths()] == [name, b'relative']
-        try:
-            task.set_paths_bytes([GLib.Bytes.new(b'/tmp'), GLib.Bytes.new(b'/tm\0p')])
-        except GLib.Error as e:
-            assert e.matches(Psf.Error.quark(), Psf.Error.INVALID_ARGUMENT), e
-            assert 'Path 2' in e.message and 'NUL' in e.message, e.message
-        else:
-            raise AssertionError('a path with a NUL byte was taken')
-        assert [os.fsencode(p) for p in task.get_paths()] == [name, b'relative'], \
+        assert task.set_paths_bytes(GLib.Bytes.new(b'/tmp\0' + name))
+        assert [os.fsencode(p) for p in task.get_paths()] == [b'/tmp', name]
+        for bad, n in ((b'/tmp\0\0/var', 2), (b'\0/tmp', 1)):
+            try:
+                task.set_paths_bytes(GLib.Bytes.new(bad))
+            except GLib.Error as e:
+                assert e.matches(Psf.Error.quark(), Psf.Error.INVALID_ARGUMENT), e
+                assert e.message.startswith('Path %d is empty' % n), e.message
+            else:
+                raise AssertionError('an empty path was taken from %r' % bad)
+        assert [os.fsencode(p) for p in task.get_paths()] == [b'/tmp', name], \
             'a refused list changed the paths'
-        task.set_paths_bytes([GLib.Bytes.new(name)])
+        task.set_paths_bytes(GLib.Bytes.new(name))
         task.start()
         assert task.wait() == 0
         assert task.results[0].path_bytes == name
+        assert task.results[0].status == Psf.SyncfsStatus.SYNCED
+        empty = Psf.SyncfsProcess(paths=['/'])
+        assert empty.set_paths_bytes(GLib.Bytes.new(b''))
+        assert list(empty.get_paths() or []) == []
     finally:
         shutil.rmtree(os.fsencode(tree))
 
