@@ -26,6 +26,9 @@
  * that always fits the pipe (->prepare set a bound of at most PIPE_BUF) is
  * watched only if the child runs longer than a few ms: the reap reads what
  * FIONREAD says is there.
+ *
+ * The read end is psf's (psf-fork-guard.c): a fork of the host closes its
+ * copy at once, and the copy never reads or closes it afterwards.
  */
 
 #include "config.h"
@@ -45,6 +48,7 @@
 #include "psf-child-private.h"
 #include "psf-enums.h"
 #include "psf-error.h"
+#include "psf-fork-guard-private.h"
 #include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
@@ -168,11 +172,7 @@ psf_fork_process_close_report (PsfForkProcess *self)
       g_source_destroy (priv->report_source);
       g_clear_pointer (&priv->report_source, g_source_unref);
     }
-  if (priv->report_fd >= 0)
-    {
-      close (priv->report_fd);
-      priv->report_fd = -1;
-    }
+  psf_fork_guard_close_fd (&priv->report_fd, psf_task_get_fork_generation (PSF_TASK (self)));
 }
 
 /* Reads what is there; returns FALSE at EOF or on an error, which
@@ -251,6 +251,13 @@ psf_fork_process_report_ready_cb (int          fd,
   PsfForkProcess *self = data;
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
+  /* A fork's copy: the report is the parent's to read. */
+  if (psf_task_is_inherited (PSF_TASK (self)))
+    {
+      g_clear_pointer (&priv->report_source, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+
   if (psf_fork_process_read_report (self))
     return G_SOURCE_CONTINUE;
 
@@ -288,7 +295,8 @@ psf_fork_process_report_late_cb (gpointer data)
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
   g_clear_pointer (&priv->report_source, g_source_unref);
-  psf_fork_process_start_report_watch (self);
+  if (!psf_task_is_inherited (PSF_TASK (self)))
+    psf_fork_process_start_report_watch (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -305,6 +313,7 @@ psf_fork_process_watch_report (PsfForkProcess *self,
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
   priv->report_fd = read_fd;
+  psf_fork_guard_own_fd (read_fd);
   priv->report_buffer = g_byte_array_new ();
   priv->report_error = 0;
   priv->report_incomplete = FALSE;

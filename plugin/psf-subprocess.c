@@ -30,6 +30,11 @@
  * there. #PsfSubprocess:timeout arms a timer at start that cancels the task
  * and marks it timed out. Both timers hold a reference and are removed when
  * the child is reaped. They run at G_PRIORITY_DEFAULT, like the watch.
+ *
+ * In the copy made by a fork() of the host the child is not ours: every
+ * source of an inherited task removes itself when it fires, without
+ * reaping or signalling, and the pidfd was closed by the fork handler
+ * (psf-fork-guard.c).
  */
 
 #include "config.h"
@@ -45,6 +50,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-fork-guard-private.h"
 #include "psf-i18n-private.h"
 #include "psf-subprocess-private.h"
 #include "psf-task-private.h"
@@ -105,6 +111,26 @@ clear_source (GSource **source)
     }
 }
 
+/* A source of a task inherited through a fork() fired: it goes, and
+ * touches nothing. */
+static gboolean
+psf_subprocess_forget_source (PsfSubprocess  *self,
+                              GSource       **source)
+{
+  if (!psf_task_is_inherited (PSF_TASK (self)))
+    return FALSE;
+  g_clear_pointer (source, g_source_unref);
+  return TRUE;
+}
+
+static void
+psf_subprocess_close_pidfd (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  psf_fork_guard_close_fd (&priv->pidfd, psf_task_get_fork_generation (PSF_TASK (self)));
+}
+
 static int
 returncode_from_wait_status (int wait_status)
 {
@@ -123,15 +149,14 @@ psf_subprocess_child_watch_cb (GPid     pid,
   PsfSubprocess *self = data;
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
 
+  if (psf_subprocess_forget_source (self, &priv->watch_source))
+    return;
+
   priv->reaped = TRUE;
   g_clear_pointer (&priv->watch_source, g_source_unref);
   clear_source (&priv->kill_source);
   clear_source (&priv->timeout_source);
-  if (priv->pidfd >= 0)
-    {
-      close (priv->pidfd);
-      priv->pidfd = -1;
-    }
+  psf_subprocess_close_pidfd (self);
 
   PSF_SUBPROCESS_GET_CLASS (self)->reaped (self, returncode_from_wait_status (wait_status));
 }
@@ -156,6 +181,11 @@ psf_subprocess_status_lost (PsfSubprocess *self,
 static gboolean
 psf_subprocess_reaped_elsewhere_cb (gpointer data)
 {
+  PsfSubprocess *self = data;
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  if (psf_subprocess_forget_source (self, &priv->watch_source))
+    return G_SOURCE_REMOVE;
   psf_subprocess_status_lost (data, "pidfd_open", ESRCH);
   return G_SOURCE_REMOVE;
 }
@@ -169,6 +199,8 @@ psf_subprocess_pidfd_retry_cb (gpointer data)
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
 
   g_clear_pointer (&priv->watch_source, g_source_unref);
+  if (psf_task_is_inherited (PSF_TASK (self)))
+    return G_SOURCE_REMOVE;
   psf_subprocess_watch_pidfd (self);
   return G_SOURCE_REMOVE;
 }
@@ -187,6 +219,10 @@ psf_subprocess_pidfd_ready_cb (int          fd,
   gboolean waitable;
   int error;
   int r;
+
+  /* In a fork's copy the fd is closed, or someone else's by now. */
+  if (psf_subprocess_forget_source (self, &priv->watch_source))
+    return G_SOURCE_REMOVE;
 
   memset (&info, 0, sizeof info);
   do
@@ -274,6 +310,12 @@ psf_subprocess_signal (PsfSubprocess  *self,
       return FALSE;
     }
 
+  if (psf_task_is_inherited (PSF_TASK (self)))
+    {
+      psf_task_set_inherited_error (PSF_TASK (self), error);
+      return FALSE;
+    }
+
   if (priv->pidfd >= 0)
     r = pidfd_send_signal (priv->pidfd, signum, NULL, 0);
   else
@@ -301,6 +343,8 @@ psf_subprocess_kill_cb (gpointer data)
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
   g_autoptr(GError) error = NULL;
 
+  if (psf_subprocess_forget_source (self, &priv->kill_source))
+    return G_SOURCE_REMOVE;
   g_clear_pointer (&priv->kill_source, g_source_unref);
   if (!psf_subprocess_signal (self, SIGKILL, &error))
     g_debug ("Escalating to SIGKILL: %s", error->message);
@@ -313,6 +357,8 @@ psf_subprocess_timeout_cb (gpointer data)
   PsfSubprocess *self = data;
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
 
+  if (psf_subprocess_forget_source (self, &priv->timeout_source))
+    return G_SOURCE_REMOVE;
   g_clear_pointer (&priv->timeout_source, g_source_unref);
   priv->timed_out = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMED_OUT]);
@@ -363,7 +409,10 @@ psf_subprocess_watch (PsfSubprocess *self,
   priv->pidfd = pidfd_open (pid, 0);
 
   if (priv->pidfd >= 0)
-    psf_subprocess_watch_pidfd (self);
+    {
+      psf_fork_guard_own_fd (priv->pidfd);
+      psf_subprocess_watch_pidfd (self);
+    }
   else
     {
       /* ESRCH: our own child cannot be gone before we reap it, unless
@@ -411,6 +460,8 @@ psf_subprocess_watch_relayed (PsfSubprocess *self,
 
   priv->pid = pid;
   priv->pidfd = pidfd_open (pid, 0);
+  if (priv->pidfd >= 0)
+    psf_fork_guard_own_fd (priv->pidfd);
 
   if (priv->timeout > 0)
     {
@@ -449,7 +500,7 @@ psf_subprocess_cancel (PsfTask *task)
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
   g_autoptr(GError) error = NULL;
 
-  if (priv->pid == 0 || priv->reaped)
+  if (priv->pid == 0 || priv->reaped || psf_task_is_inherited (task))
     return;
 
   if (!psf_subprocess_signal (self, SIGTERM, &error))
@@ -489,8 +540,7 @@ psf_subprocess_finalize (GObject *object)
   g_assert (priv->watch_source == NULL);
   g_assert (priv->kill_source == NULL);
   g_assert (priv->timeout_source == NULL);
-  if (priv->pidfd >= 0)
-    close (priv->pidfd);
+  psf_subprocess_close_pidfd (self);
 
   G_OBJECT_CLASS (psf_subprocess_parent_class)->finalize (object);
 }

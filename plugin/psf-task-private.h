@@ -15,6 +15,18 @@ G_BEGIN_DECLS
 void          psf_task_return       (PsfTask *self,
                                      int      returncode);
 
+/* TRUE when @self was started by another process, of which this one is a
+ * fork (psf-fork-guard.c): its child, fds and server are that process's,
+ * and nothing here may read, reap, signal or close them. */
+gboolean      psf_task_is_inherited (PsfTask *self);
+
+/* The fork generation the task was started in (psf_fork_guard_close_fd()). */
+guint         psf_task_get_fork_generation (PsfTask *self);
+
+/* The PSF_ERROR_INVALID_STATE of a call refused on an inherited task. */
+void          psf_task_set_inherited_error (PsfTask  *self,
+                                            GError  **error);
+
 /* Adds @source to the task's context. */
 void          psf_task_attach_source (PsfTask *self,
                                       GSource *source);

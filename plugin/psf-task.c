@@ -50,6 +50,7 @@
 
 #include "psf-enums.h"
 #include "psf-error.h"
+#include "psf-fork-guard-private.h"
 #include "psf-i18n-private.h"
 #include "psf-task-private.h"
 
@@ -70,6 +71,7 @@ typedef struct
   gboolean      cancel_requested;
 
   GMainContext *context;
+  guint         fork_generation;  /* of the process that started it */
   GSource      *started_source;
   GSource      *exited_source;
 
@@ -290,6 +292,34 @@ psf_task_add_idle (PsfTask     *self,
  *
  * Since: 1.0
  */
+gboolean
+psf_task_is_inherited (PsfTask *self)
+{
+  PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+
+  return priv->state != PSF_TASK_STATE_NEW &&
+         priv->fork_generation != psf_fork_guard_generation ();
+}
+
+guint
+psf_task_get_fork_generation (PsfTask *self)
+{
+  PsfTaskPrivate *priv = psf_task_get_instance_private (self);
+
+  return priv->fork_generation;
+}
+
+void
+psf_task_set_inherited_error (PsfTask  *self,
+                              GError  **error)
+{
+  /* TRANSLATORS: %s is a type name, as in "PsfSyncfsProcess". */
+  g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE,
+               _("This %s was started by the process this one was forked from: "
+                 "only that process can wait for it or signal its child"),
+               G_OBJECT_TYPE_NAME (self));
+}
+
 GMainContext *
 psf_task_get_context (PsfTask *self)
 {
@@ -468,6 +498,7 @@ psf_task_class_init (PsfTaskClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   psf_i18n_init ();
+  psf_fork_guard_init ();
 
   object_class->finalize = psf_task_finalize;
   object_class->get_property = psf_task_get_property;
@@ -642,6 +673,7 @@ psf_task_start (PsfTask  *self,
    * cancels in the context instead. */
   g_mutex_lock (&priv->cancel_lock);
   priv->context = g_main_context_ref_thread_default ();
+  priv->fork_generation = psf_fork_guard_generation ();
   cancel_requested = priv->cancel_requested;
   g_mutex_unlock (&priv->cancel_lock);
 
@@ -709,6 +741,10 @@ psf_task_cancel (PsfTask *self)
   g_return_if_fail (PSF_IS_TASK (self));
 
   if (priv->cancelled)
+    return;
+
+  /* A fork's copy of a running task: its child is not ours to stop. */
+  if (psf_task_is_inherited (self))
     return;
 
   priv->cancelled = TRUE;
@@ -799,6 +835,12 @@ psf_task_wait (PsfTask  *self,
       return PSF_RETURNCODE_NONE;
     }
 
+  if (psf_task_is_inherited (self))
+    {
+      psf_task_set_inherited_error (self, error);
+      return PSF_RETURNCODE_NONE;
+    }
+
   if (g_main_depth () > 0 && g_main_context_is_owner (priv->context))
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE,
@@ -876,6 +918,15 @@ psf_task_add_waiter (PsfTask             *self,
 
   if (g_task_return_error_if_cancelled (task))
     return;
+
+  if (priv->state == PSF_TASK_STATE_RUNNING && psf_task_is_inherited (self))
+    {
+      GError *error = NULL;
+
+      psf_task_set_inherited_error (self, &error);
+      g_task_return_error (task, error);
+      return;
+    }
 
   waiter = g_new0 (Waiter, 1);
   waiter->task = g_object_ref (task);

@@ -81,6 +81,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-fork-guard-private.h"
 #include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
 #include "psf-forkserver-protocol.h"
@@ -96,7 +97,7 @@
 
 typedef struct
 {
-  gsize           owner_forks; /* fork_count when it was started */
+  guint           owner_forks; /* fork generation when it was started */
   GPid            pid;
   int             sock;
   guint           generation;  /* bumped at every start */
@@ -118,15 +119,31 @@ typedef struct
 static GMutex server_lock;
 static ServerState server = { .sock = -1 };
 
-/* Bumped in the child of every fork() of this process (pthread_atfork):
- * cheaper than a getpid() system call per task to notice that we are a
- * copy of the process that started the server. */
-static gsize fork_count;
+/* Taken across every fork() of the host (psf-fork-guard.c), so that a
+ * copy made while another thread is inside start() gets it free; and the
+ * copy, whose fork generation is new, knows the server is not its own. */
+static void
+guard_server_lock (void)
+{
+  static gsize registered;
+
+  if (g_once_init_enter (&registered))
+    {
+      psf_fork_guard_add_lock (&server_lock);
+      g_once_init_leave (&registered, 1);
+    }
+}
+
+static gboolean
+server_is_ours_locked (void)
+{
+  return server.owner_forks == psf_fork_guard_generation ();
+}
 
 static void
-count_fork (void)
+close_server_sock_locked (void)
 {
-  fork_count++;
+  psf_fork_guard_close_fd (&server.sock, server.owner_forks);
 }
 
 typedef enum
@@ -173,8 +190,7 @@ reap_retired_locked (void)
 static void
 retire_locked (void)
 {
-  close (server.sock);
-  server.sock = -1;
+  close_server_sock_locked ();
   if (server.retired == NULL)
     server.retired = g_array_new (FALSE, FALSE, sizeof (GPid));
   g_array_append_val (server.retired, server.pid);
@@ -191,8 +207,7 @@ lost_locked (void)
   int status = 0;
   pid_t r;
 
-  close (server.sock);
-  server.sock = -1;
+  close_server_sock_locked ();
   server.pid = 0;
   server.restarts++;
 
@@ -216,7 +231,7 @@ static void
 forkserver_lost (guint generation)
 {
   g_mutex_lock (&server_lock);
-  if (server.sock >= 0 && server.generation == generation && server.owner_forks == fork_count)
+  if (server.sock >= 0 && server.generation == generation && server_is_ours_locked ())
     lost_locked ();
   g_mutex_unlock (&server_lock);
 }
@@ -245,14 +260,6 @@ spawn_server_locked (GError **error)
   int server_end;
   pid_t pid;
   int r;
-
-  static gsize atfork_registered;
-
-  if (g_once_init_enter (&atfork_registered))
-    {
-      pthread_atfork (NULL, NULL, count_fork);
-      g_once_init_leave (&atfork_registered, 1);
-    }
 
   if (stat (helper, &st) < 0 || access (helper, X_OK) < 0)
     return helper_error (error, helper, errno);
@@ -312,9 +319,10 @@ spawn_server_locked (GError **error)
       return helper_error (error, helper, r);
     }
 
-  server.owner_forks = fork_count;
+  server.owner_forks = psf_fork_guard_generation ();
   server.pid = pid;
   server.sock = sv[0];
+  psf_fork_guard_own_fd (server.sock);
   server.generation++;
   server.helper_dev = st.st_dev;
   server.helper_ino = st.st_ino;
@@ -355,11 +363,11 @@ server_is_current_locked (void)
 static gboolean
 ensure_server_locked (GError **error)
 {
-  if (server.sock >= 0 && server.owner_forks != fork_count)
+  if (server.sock >= 0 && !server_is_ours_locked ())
     {
-      /* We are a fork of the host that started it: not ours. */
-      close (server.sock);
-      server.sock = -1;
+      /* We are a fork of the host that started it: not ours. The fork
+       * closed our copy of its socket; the number may be another file now. */
+      close_server_sock_locked ();
       server.pid = 0;
       if (server.retired != NULL)
         g_array_set_size (server.retired, 0);
@@ -800,8 +808,8 @@ relay_free (gpointer data)
 {
   Relay *relay = data;
 
-  if (relay->fd >= 0)
-    close (relay->fd);
+  psf_fork_guard_close_fd (&relay->fd,
+                           psf_task_get_fork_generation (PSF_TASK (relay->subprocess)));
   g_object_unref (relay->subprocess);
   g_free (relay);
 }
@@ -815,6 +823,11 @@ relay_ready_cb (int          fd,
   PsfForkserverStatus status;
   int wait_status;
   ssize_t n;
+
+  /* A fork's copy: the exit is the parent's to hear (and to acknowledge,
+   * which lets the server reap the zombie). */
+  if (psf_task_is_inherited (PSF_TASK (relay->subprocess)))
+    return G_SOURCE_REMOVE;
 
   do
     n = read (relay->fd, &status, sizeof status);
@@ -839,8 +852,8 @@ relay_ready_cb (int          fd,
 
   /* Only now may the server reap the zombie: the exit is recorded and no
    * signal will be sent to that pid any more. */
-  close (relay->fd);
-  relay->fd = -1;
+  psf_fork_guard_close_fd (&relay->fd,
+                           psf_task_get_fork_generation (PSF_TASK (relay->subprocess)));
   return G_SOURCE_REMOVE;
 }
 
@@ -856,6 +869,7 @@ relay_watch (PsfSubprocess *subprocess,
   relay->subprocess = g_object_ref (subprocess);
   relay->fd = status_fd;
   relay->generation = generation;
+  psf_fork_guard_own_fd (status_fd);
 
   psf_subprocess_watch_relayed (subprocess, pid);
 
@@ -924,6 +938,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
           return FALSE;
         }
 
+      guard_server_lock ();
       g_mutex_lock (&server_lock);
       if (!ensure_server_locked (error))
         {
