@@ -978,11 +978,65 @@ wait_check_cb (GObject      *object,
   g_main_loop_quit (cli.loop);
 }
 
-static gboolean
-interrupted_cb (gpointer user_data)
+/* SIGINT and SIGTERM cancel the child. Through a pipe of our own rather
+ * than g_unix_signal_add(), which starts GLib's worker thread (a thread and
+ * a malloc arena per run, measured). The child does not keep the handler:
+ * the library resets signal dispositions in a forked child, and an exec
+ * resets them. */
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal (int signo)
 {
+  int saved = errno;
+  char byte = (char) signo;
+
+  if (write (signal_pipe[1], &byte, 1) < 0)
+    {
+      /* Full: a cancellation is pending already. */
+    }
+  errno = saved;
+}
+
+static gboolean
+interrupted_cb (int          fd,
+                GIOCondition condition,
+                gpointer     user_data)
+{
+  char buf[64];
+
+  while (read (fd, buf, sizeof buf) > 0)
+    ;
   psf_task_cancel (PSF_TASK (cli.process));
   return G_SOURCE_CONTINUE;
+}
+
+static guint
+watch_signals (void)
+{
+  struct sigaction action;
+
+  if (pipe2 (signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    g_error ("pipe2: %s", g_strerror (errno));
+
+  memset (&action, 0, sizeof action);
+  action.sa_handler = on_signal;
+  action.sa_flags = SA_RESTART;
+  sigemptyset (&action.sa_mask);
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+
+  return g_unix_fd_add (signal_pipe[0], G_IO_IN, interrupted_cb, NULL);
+}
+
+static void
+unwatch_signals (guint id)
+{
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  g_source_remove (id);
+  close (signal_pipe[0]);
+  close (signal_pipe[1]);
 }
 
 static void
@@ -1057,7 +1111,7 @@ main (int   argc,
   g_autofree char *description = NULL;
   g_autofree char *method_names = NULL;
   g_autofree char *method_help = NULL;
-  guint sigint_id, sigterm_id;
+  guint signals_id;
   int exit_status;
 
   reserve_standard_fds ();
@@ -1141,8 +1195,7 @@ main (int   argc,
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (cli.process), cli.start_method);
 
   cli.loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, interrupted_cb, NULL);
-  sigterm_id = g_unix_signal_add (SIGTERM, interrupted_cb, NULL);
+  signals_id = watch_signals ();
 
   cli.progress_tty = isatty (STDERR_FILENO);
   if (cli.progress || (cli.progress_tty && !cli.json && !cli.quiet))
@@ -1151,14 +1204,24 @@ main (int   argc,
   cli.begin_us = g_get_monotonic_time ();
   if (psf_task_start (PSF_TASK (cli.process), &cli.error))
     {
+      int returncode;
+
       cli.started = TRUE;
-      psf_task_wait_check_async (PSF_TASK (cli.process), NULL, wait_check_cb, NULL);
-      g_main_loop_run (cli.loop);
+      /* psf_task_wait() iterates the default context (the signal pipe
+       * and the progress line are served meanwhile) and needs no GTask:
+       * GTask's class starts a thread pool, which a successful run does
+       * without. The message of a failure is the library's, from
+       * wait_check, which returns on the next iteration once exited. */
+      returncode = psf_task_wait (PSF_TASK (cli.process), &cli.error);
+      if (cli.error == NULL && returncode != 0)
+        {
+          psf_task_wait_check_async (PSF_TASK (cli.process), NULL, wait_check_cb, NULL);
+          g_main_loop_run (cli.loop);
+        }
     }
   cli.elapsed_us = g_get_monotonic_time () - cli.begin_us;
 
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  unwatch_signals (signals_id);
 
   if (cli.error == NULL)
     exit_status = EXIT_SUCCESS;
