@@ -201,42 +201,54 @@ def under(path, folder):
     return path == folder or path.startswith(folder.rstrip('/') + '/')
 
 
-def cleanup_dir(folder):
+def cleanup_dir(folder, loops=()):
     """Unmounts every mount point under folder (deepest first), detaches every
-    loop device whose image is under folder, removes folder. Returns the
-    problems met (an empty list when everything is gone)."""
+    loop device whose image is under folder or that loops names (device,
+    st_dev, st_ino of the image it was attached to: an image on a tmpfs
+    that is already gone no longer shows its path), removes folder. Returns
+    the problems met (an empty list when everything is gone)."""
     folder = os.path.realpath(folder)
-    problems = []
-    for attempt in range(4):
+
+    def ours():
         mounted = [m for m in mount_points() if under(m, folder)]
-        if not mounted:
-            break
-        for point in reversed(mounted):
-            lazy = ['-l'] if attempt >= 2 else []
-            proc = run(['umount'] + lazy + [point], check=False)
-            if proc.returncode != 0 and attempt == 3:
-                problems.append('umount %s: %s' % (point, proc.stderr.decode(errors='replace')))
-        if attempt:
-            time.sleep(0.2)
-    for attempt in range(4):
         attached = [dev for dev, backing in loop_devices() if under(backing, folder)]
-        if not attached:
+        attached += [dev for dev, st_dev, st_ino in loops
+                     if dev not in attached and loop_backing_id(dev) == (st_dev, st_ino)]
+        return mounted, attached
+
+    for attempt in range(6):
+        mounted, attached = ours()
+        if not mounted and not attached:
             break
-        for dev in attached:
-            proc = run(['losetup', '-d', dev], check=False)
-            if proc.returncode != 0 and attempt == 3:
-                problems.append('losetup -d %s: %s' % (dev, proc.stderr.decode(errors='replace')))
-        time.sleep(0.2)
-    if not any(under(m, folder) for m in mount_points()):
+        # Filesystems first, then their loop devices, then the tmpfs mounts
+        # that held images (busy until those are detached); lazily only at
+        # the last attempt.
+        for point in reversed(mounted):
+            run(['umount'] + (['-l'] if attempt == 5 else []) + [point], check=False)
+        for dev in ours()[1]:
+            run(['losetup', '-d', dev], check=False)
+        time.sleep(0.1 * attempt)
+    mounted, attached = ours()
+    problems = ['still mounted: ' + m for m in mounted]
+    problems += ['still attached: ' + d for d in attached]
+    if not mounted:
         shutil.rmtree(folder, ignore_errors=True)
-    else:
-        problems.append('%s is still mounted on: left in place' % folder)
     return problems
 
 
+def loop_backing_id(dev):
+    """(st_dev, st_ino) of the file loop device dev is attached to, or None."""
+    proc = run(['losetup', '-n', '-l', '-O', 'BACK-MAJ:MIN,BACK-INO', dev], check=False)
+    fields = proc.stdout.decode().split()
+    if proc.returncode != 0 or len(fields) != 2 or ':' not in fields[0]:
+        return None
+    major, minor = fields[0].split(':')
+    return os.makedev(int(major), int(minor)), int(fields[1])
+
+
 def _guardian(folder, read_end):
-    """Child side: waits for the parent's end of the pipe to close, then
-    cleans folder up."""
+    """Child side: collects the loop devices the parent reports, waits for
+    the parent's end of the pipe to close, then cleans folder up."""
     try:
         os.setsid()
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGPIPE):
@@ -246,13 +258,20 @@ def _guardian(folder, read_end):
             os.dup2(null, fd)
         os.closerange(3, read_end)
         os.closerange(read_end + 1, 1 << 16)
+        data = b''
         while True:
             try:
-                if not os.read(read_end, 64):
-                    break
+                chunk = os.read(read_end, 4096)
             except InterruptedError:
                 continue
-        cleanup_dir(folder)
+            if not chunk:
+                break
+            data += chunk
+        loops = []
+        for line in data.decode().splitlines():
+            dev, st_dev, st_ino = line.split()
+            loops.append((dev, int(st_dev), int(st_ino)))
+        cleanup_dir(folder, loops)
     finally:
         os._exit(0)
 
@@ -339,6 +358,7 @@ class Lab:
     def __init__(self, base=None):
         base = base or os.environ.get('PSF_DURABILITY_DIR') or '/var/tmp'
         self.dir = os.path.realpath(tempfile.mkdtemp(prefix='psf-durability-', dir=base))
+        self._loops = []
         read_end, self._guard_w = os.pipe()
         self._guard_pid = os.fork()
         if self._guard_pid == 0:
@@ -372,6 +392,10 @@ class Lab:
         if direct_io:
             argv.append('--direct-io=on')
         dev = run(argv + [image]).stdout.decode().strip()
+        st = os.stat(image)
+        self._loops.append((dev, st.st_dev, st.st_ino))
+        if self._guard_w is not None:
+            os.write(self._guard_w, ('%s %d %d\n' % self._loops[-1]).encode())
         if direct_io:
             with open('/sys/block/%s/loop/dio' % os.path.basename(dev), encoding='ascii') as f:
                 if f.read().strip() != '1':
@@ -417,7 +441,7 @@ class Lab:
 
     def cleanup(self):
         """Undoes everything; idempotent. Returns the problems met."""
-        problems = cleanup_dir(self.dir)
+        problems = cleanup_dir(self.dir, self._loops)
         if self._guard_w is not None:
             os.close(self._guard_w)
             self._guard_w = None
