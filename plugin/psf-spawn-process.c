@@ -24,6 +24,16 @@
 #include "psf-task-private.h"
 
 #define CGROUP_KILL_ROUNDS 8
+#define CGROUP_KILL_WAITS  50  /* after cgroup.kill, 2 ms apart */
+#define CGROUP_RMDIR_TRIES 100 /* 1 ms apart */
+
+/* Where the cleanup of the cgroup is, between two of its timers. */
+typedef enum
+{
+  CGROUP_KILL,       /* kill what cgroup.procs lists, CGROUP_KILL_ROUNDS times */
+  CGROUP_KILL_FILE,  /* cgroup.kill written, waiting for it to empty */
+  CGROUP_RMDIR,      /* empty: rmdir() until the kernel lets go */
+} CgroupPhase;
 
 typedef struct
 {
@@ -58,6 +68,9 @@ typedef struct
   PsfOutputLog *log;
   int           pending_returncode;
   gboolean      waiting_for_log;
+  GSource      *cgroup_source;  /* the next step of the cleanup */
+  CgroupPhase   cgroup_phase;
+  guint         cgroup_step;
 } PsfSpawnProcessPrivate;
 
 enum {
@@ -455,67 +468,139 @@ read_cgroup_pids (const char *procs)
   return pids;
 }
 
-/* Kills whatever is still in the cgroup (grandchildren that outlived the
- * child), re-reading cgroup.procs as forks race with the kills, then
- * cgroup.kill where the kernel has it, then removes the directory. */
+/* The exit is reported once every byte of output is in the log. */
 static void
-cleanup_cgroup (PsfSpawnProcess *self)
+psf_spawn_process_finish_reap (PsfSpawnProcess *self,
+                               int              returncode)
 {
   PsfSpawnProcessPrivate *priv = psf_spawn_process_get_instance_private (self);
-  g_autoptr(GArray) left = NULL;
-  g_autofree char *kill_file = NULL;
 
-  if (priv->cgroup_procs == NULL)
-    return;
-
-  for (guint round = 0; round < CGROUP_KILL_ROUNDS; round++)
+  if (priv->log != NULL && !psf_output_log_is_done (priv->log))
     {
-      g_autoptr(GArray) pids = read_cgroup_pids (priv->cgroup_procs);
-
-      if (pids->len == 0)
-        break;
-      for (guint i = 0; i < pids->len; i++)
-        kill (g_array_index (pids, int, i), SIGKILL);
-      g_usleep (1000 * (round + 1));
-    }
-
-  kill_file = g_build_filename (priv->cgroup, "cgroup.kill", NULL);
-  left = read_cgroup_pids (priv->cgroup_procs);
-  if (left->len > 0 && g_file_test (kill_file, G_FILE_TEST_EXISTS))
-    {
-      g_file_set_contents_full (kill_file, "1", 1, G_FILE_SET_CONTENTS_NONE, 0644, NULL);
-      for (guint i = 0; i < 50 && left->len > 0; i++)
-        {
-          g_usleep (2000);
-          g_array_unref (left);
-          left = read_cgroup_pids (priv->cgroup_procs);
-        }
-    }
-
-  if (left->len > 0)
-    {
-      g_autoptr(GString) pids = g_string_new (NULL);
-
-      for (guint i = 0; i < left->len; i++)
-        g_string_append_printf (pids, "%s%d", i ? " " : "", g_array_index (left, int, i));
-      g_warning (_("Processes left in cgroup %s could not be killed: %s"),
-                 priv->cgroup, pids->str);
+      priv->pending_returncode = returncode;
+      priv->waiting_for_log = TRUE;
       return;
     }
 
-  /* Killed processes leave the cgroup when they are gone, not at once. */
-  for (guint i = 0; i < 100; i++)
+  PSF_SUBPROCESS_CLASS (psf_spawn_process_parent_class)->reaped (PSF_SUBPROCESS (self),
+                                                                 returncode);
+}
+
+static void
+warn_cgroup_left (PsfSpawnProcessPrivate *priv,
+                  GArray                 *left)
+{
+  g_autoptr(GString) pids = g_string_new (NULL);
+
+  for (guint i = 0; i < left->len; i++)
+    g_string_append_printf (pids, "%s%d", i ? " " : "", g_array_index (left, int, i));
+  g_warning (_("Processes left in cgroup %s could not be killed: %s"),
+             priv->cgroup, pids->str);
+}
+
+/* One step of the cleanup of the cgroup: kills whatever is still in it
+ * (grandchildren that outlived the child), re-reading cgroup.procs as
+ * forks race with the kills, then cgroup.kill where the kernel has it,
+ * then removes the directory, which the kernel allows only once the
+ * killed processes are gone. Returns the ms until the next step, or 0
+ * when the cleanup is over. Nothing here sleeps: the waits between steps
+ * are timers in the task's context, and the exit is reported after the
+ * last step. */
+static guint
+cleanup_cgroup_step (PsfSpawnProcess *self)
+{
+  PsfSpawnProcessPrivate *priv = psf_spawn_process_get_instance_private (self);
+  g_autoptr(GArray) pids = NULL;
+
+  switch (priv->cgroup_phase)
     {
+    case CGROUP_KILL:
+      pids = read_cgroup_pids (priv->cgroup_procs);
+      if (pids->len > 0 && priv->cgroup_step < CGROUP_KILL_ROUNDS)
+        {
+          for (guint i = 0; i < pids->len; i++)
+            kill (g_array_index (pids, int, i), SIGKILL);
+          return ++priv->cgroup_step;
+        }
+      if (pids->len > 0)
+        {
+          g_autofree char *kill_file = g_build_filename (priv->cgroup, "cgroup.kill", NULL);
+
+          if (!g_file_test (kill_file, G_FILE_TEST_EXISTS))
+            {
+              warn_cgroup_left (priv, pids);
+              return 0;
+            }
+          g_file_set_contents_full (kill_file, "1", 1, G_FILE_SET_CONTENTS_NONE, 0644, NULL);
+          priv->cgroup_phase = CGROUP_KILL_FILE;
+          priv->cgroup_step = 0;
+          return 2;
+        }
+      priv->cgroup_phase = CGROUP_RMDIR;
+      priv->cgroup_step = 0;
+      return cleanup_cgroup_step (self);
+
+    case CGROUP_KILL_FILE:
+      pids = read_cgroup_pids (priv->cgroup_procs);
+      if (pids->len == 0)
+        {
+          priv->cgroup_phase = CGROUP_RMDIR;
+          priv->cgroup_step = 0;
+          return cleanup_cgroup_step (self);
+        }
+      if (++priv->cgroup_step < CGROUP_KILL_WAITS)
+        return 2;
+      warn_cgroup_left (priv, pids);
+      return 0;
+
+    case CGROUP_RMDIR:
+    default:
       if (rmdir (priv->cgroup) == 0 || errno == ENOENT)
-        break;
+        return 0;
       if (errno != EBUSY)
         {
           g_debug ("rmdir(%s): %s", priv->cgroup, g_strerror (errno));
-          break;
+          return 0;
         }
-      g_usleep (1000);
+      return ++priv->cgroup_step < CGROUP_RMDIR_TRIES ? 1 : 0;
     }
-  g_clear_pointer (&priv->cgroup_procs, g_free);
+}
+
+static gboolean psf_spawn_process_cgroup_cb (gpointer data);
+
+/* Runs the cleanup's steps until one has to wait; then a timer runs the
+ * next. Returns TRUE when it is over. */
+static gboolean
+cleanup_cgroup (PsfSpawnProcess *self)
+{
+  PsfSpawnProcessPrivate *priv = psf_spawn_process_get_instance_private (self);
+  guint delay_ms = cleanup_cgroup_step (self);
+
+  if (delay_ms == 0)
+    {
+      g_clear_pointer (&priv->cgroup_procs, g_free);
+      return TRUE;
+    }
+  priv->cgroup_source = psf_task_attach_with_ref (PSF_TASK (self),
+                                                  g_timeout_source_new (delay_ms),
+                                                  psf_spawn_process_cgroup_cb,
+                                                  "[psf] cgroup cleanup");
+  return FALSE;
+}
+
+static gboolean
+psf_spawn_process_cgroup_cb (gpointer data)
+{
+  PsfSpawnProcess *self = data;
+  PsfSpawnProcessPrivate *priv = psf_spawn_process_get_instance_private (self);
+
+  g_clear_pointer (&priv->cgroup_source, g_source_unref);
+  /* A fork's copy: the cgroup's processes are the parent's. */
+  if (psf_task_is_inherited (PSF_TASK (self)))
+    return G_SOURCE_REMOVE;
+  if (cleanup_cgroup (self))
+    psf_spawn_process_finish_reap (self, priv->pending_returncode);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -525,17 +610,16 @@ psf_spawn_process_reaped (PsfSubprocess *subprocess,
   PsfSpawnProcess *self = PSF_SPAWN_PROCESS (subprocess);
   PsfSpawnProcessPrivate *priv = psf_spawn_process_get_instance_private (self);
 
-  cleanup_cgroup (self);
-
-  /* The exit is reported once every byte of output is in the log. */
-  if (priv->log != NULL && !psf_output_log_is_done (priv->log))
+  if (priv->cgroup_procs != NULL)
     {
+      priv->cgroup_phase = CGROUP_KILL;
+      priv->cgroup_step = 0;
       priv->pending_returncode = returncode;
-      priv->waiting_for_log = TRUE;
-      return;
+      if (!cleanup_cgroup (self))
+        return;
     }
 
-  PSF_SUBPROCESS_CLASS (psf_spawn_process_parent_class)->reaped (subprocess, returncode);
+  psf_spawn_process_finish_reap (self, returncode);
 }
 
 static void
@@ -554,6 +638,7 @@ psf_spawn_process_finalize (GObject *object)
   g_clear_pointer (&priv->groups_buffer, g_free);
   g_clear_pointer (&priv->cgroup, g_free);
   g_clear_pointer (&priv->cgroup_procs, g_free);
+  g_assert (priv->cgroup_source == NULL);
   g_clear_pointer (&priv->opt_name, g_free);
   g_clear_pointer (&priv->logfile, g_free);
   g_clear_pointer (&priv->log_filter_file, g_free);

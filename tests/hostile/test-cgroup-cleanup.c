@@ -1,0 +1,163 @@
+/* test-cgroup-cleanup.c: a child that leaves processes in its cgroup
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * At the reap, psf kills whatever is left in a task's cgroup and removes
+ * it, which takes the kernel a moment per round. The main loop must run
+ * meanwhile (no sleep in the reap), and ::exited must come after the
+ * clean-up. Needs root and a cgroup v2 hierarchy; skipped elsewhere.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "test-utils.h"
+
+/* cgroup clean-up */
+
+static char *
+find_cgroup2_mount (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+      guint n = g_strv_length (fields);
+
+      for (guint j = 0; j + 1 < n; j++)
+        if (g_str_equal (fields[j], "-") && g_str_equal (fields[j + 1], "cgroup2"))
+          return g_strdup (fields[4]);
+    }
+  return NULL;
+}
+
+typedef struct
+{
+  gboolean grandchild_gone;
+  gboolean gone_before_exited;
+  gboolean exited;
+} CleanupOrder;
+
+static gboolean
+grandchild_gone_cb (int          fd,
+                    GIOCondition condition,
+                    gpointer     data)
+{
+  CleanupOrder *order = data;
+
+  order->grandchild_gone = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cleanup_exited_cb (PsfTask  *task,
+                   int       returncode,
+                   gpointer  data)
+{
+  CleanupOrder *order = data;
+
+  order->gone_before_exited = order->grandchild_gone;
+  order->exited = TRUE;
+}
+
+/* A grandchild left in the task's cgroup is killed at the reap. The loop
+ * runs while the kernel takes it away (here: the host sees it gone) and
+ * ::exited comes after the clean-up, with the cgroup removed. */
+static void
+test_cgroup_cleanup_yields (void)
+{
+  g_autofree char *mount = find_cgroup2_mount ();
+  g_autofree char *cgroup = NULL;
+  g_autofree char *procs = NULL;
+  g_autoptr(PsfSpawnProcess) proc = NULL;
+  g_autoptr(GError) error = NULL;
+  CleanupOrder order = { 0 };
+  GSource *source;
+  GPid grandchild = 0;
+  int pidfd;
+
+  if (mount == NULL || geteuid () != 0)
+    {
+      g_test_skip ("needs root and a cgroup v2 hierarchy");
+      return;
+    }
+  cgroup = g_strdup_printf ("%s/psf-test-%d-%u", mount, (int) getpid (), g_random_int ());
+  procs = g_build_filename (cgroup, "cgroup.procs", NULL);
+  if (mkdir (cgroup, 0755) < 0)
+    {
+      g_test_skip ("the cgroup v2 hierarchy is not writable here");
+      return;
+    }
+
+  proc = psf_test_prog_new ("grandchild", "60000");
+  g_object_set (proc, "cgroup", cgroup, NULL);
+  g_signal_connect (proc, "exited", G_CALLBACK (cleanup_exited_cb), &order);
+  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  g_assert_no_error (error);
+
+  /* The grandchild: the one left in the cgroup once the child is gone
+   * (a zombie is not listed). The loop does not run, so nothing is
+   * reaped or killed yet. */
+  for (guint tries = 0; tries < 5000 && grandchild == 0; tries++)
+    {
+      g_autofree char *contents = NULL;
+
+      if (g_file_get_contents (procs, &contents, NULL, NULL) &&
+          psf_test_proc_state (psf_subprocess_get_pid (PSF_SUBPROCESS (proc))) == 'Z')
+        {
+          g_auto(GStrv) lines = g_strsplit (g_strstrip (contents), "\n", -1);
+
+          if (g_strv_length (lines) == 1)
+            grandchild = atoi (lines[0]);
+        }
+      if (grandchild == 0)
+        g_usleep (1000);
+    }
+  g_assert_cmpint (grandchild, >, 0);
+
+  pidfd = pidfd_open (grandchild, 0);
+  if (pidfd < 0)
+    {
+      g_test_skip ("pidfd_open() is refused here (valgrind?)");
+      psf_test_run_until_exited (PSF_TASK (proc), 20000);
+      return;
+    }
+  source = g_unix_fd_source_new (pidfd, G_IO_IN);
+  g_source_set_callback (source, G_SOURCE_FUNC (grandchild_gone_cb), &order, NULL);
+  g_source_attach (source, NULL);
+
+  psf_test_run_until_exited (PSF_TASK (proc), 20000);
+  g_assert_true (order.exited);
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  /* The host heard of the kill before ::exited: the clean-up let the
+   * loop run while it waited for the kernel. */
+  g_assert_true (order.gone_before_exited);
+  g_assert_false (g_file_test (cgroup, G_FILE_TEST_EXISTS));
+
+  g_source_destroy (source);
+  g_source_unref (source);
+  close (pidfd);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/psf/cgroup-cleanup/loop-runs", test_cgroup_cleanup_yields);
+
+  return g_test_run ();
+}
