@@ -68,7 +68,7 @@ test_fork_func (void)
 
   g_assert_cmpint (psf_fork_process_get_start_method (proc), ==, PSF_START_METHOD_FORK);
   g_assert_null (psf_fork_process_get_report (proc));
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), >, 0);
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 7);
@@ -92,7 +92,7 @@ test_fork_report (void)
   g_autoptr(GBytes) report = NULL;
 
   g_signal_connect (proc, "exited", G_CALLBACK (report_seen_at_exit_cb), &report);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_nonnull (report);
   g_assert_cmpmem (g_bytes_get_data (report, NULL), g_bytes_get_size (report),
@@ -104,7 +104,7 @@ test_fork_crash (void)
 {
   g_autoptr(PsfForkProcess) proc = psf_fork_process_new_with_func (crash, NULL, NULL);
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGSEGV);
 }
@@ -116,7 +116,7 @@ test_fork_grandchild_holds_fds (void)
   GBytes *report;
   pid_t grandchild = 0;
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
@@ -179,7 +179,7 @@ test_fork_cancel (void)
 
   (void) paths;
   psf_task_cancel (PSF_TASK (proc));
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, PSF_RETURNCODE_CANCELLED);

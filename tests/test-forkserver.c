@@ -96,8 +96,7 @@ sync_run (const char *path)
   g_autoptr(PsfSyncfsProcess) proc = sync_new (path);
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   return psf_task_get_returncode (PSF_TASK (proc));
 }
@@ -398,8 +397,7 @@ describe (PsfTestDescribe *proc)
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
@@ -542,7 +540,7 @@ test_many_at_once (void)
 
       g_signal_connect (proc, "exited", G_CALLBACK (psf_test_crowd_exited_cb), &crowd);
       g_ptr_array_add (tasks, proc);
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       crowd.pending++;
     }
 
@@ -593,7 +591,7 @@ test_filesystems_at_once (void)
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "50", TRUE);
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORKSERVER);
   psf_spawn_process_set_close_fds (PSF_SPAWN_PROCESS (proc), FALSE);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   g_unsetenv ("PSF_SHIM_SYNCFS_COUNT_FD");
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
@@ -625,8 +623,7 @@ test_large_request (void)
 
   proc = psf_syncfs_process_new ((const char * const *) paths->pdata);
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORKSERVER);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 

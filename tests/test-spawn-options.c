@@ -74,8 +74,7 @@ child_run (Child *c)
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
 
-  g_assert_true (psf_task_start (PSF_TASK (c->proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (c->proc));
   psf_test_run_until_exited (PSF_TASK (c->proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (c->proc)), ==, 0);
 
@@ -327,7 +326,7 @@ test_cgroup_kills_grandchildren (void)
     }
 
   g_object_set (proc, "cgroup", cgroup, NULL);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   /* The grandchild sleeping 60 s was killed and the cgroup removed. */
@@ -529,7 +528,7 @@ run_logged (Via         via,
 
   g_object_set (proc, "logfile", logfile, "log-filter-file", filter,
                 "background", background, NULL);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 }

@@ -40,7 +40,7 @@ run_checked (PsfStartMethod      method,
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
   psf_syncfs_process_set_sync_fallback (proc, fallback);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, data);
   psf_test_run_until (&data->done, 30000);
   return proc;
@@ -174,7 +174,7 @@ count_calls (PsfStartMethod      method,
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
   /* The counting fd must reach the child. */
   psf_spawn_process_set_close_fds (PSF_SPAWN_PROCESS (proc), FALSE);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   psf_test_run_until (&check.done, 30000);
   g_unsetenv ("PSF_SHIM_SYNCFS_COUNT_FD");

@@ -91,8 +91,7 @@ run_sync (Fixture            *f,
   before = psf_syncfs_process_get_results (proc);
   g_assert_cmpuint (before->len, ==, 0);
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   return proc;
 }
@@ -313,7 +312,7 @@ test_relative_path (Fixture       *f,
   /* Resolved against the cwd at start(), not the child's cwd. */
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), "/");
   g_assert_no_errno (chdir (f->tmpdir));
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   g_assert_no_errno (chdir (saved));
 
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
@@ -364,7 +363,7 @@ test_unreadable_directory (Fixture       *f,
       psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
       g_object_set (proc, "uid", 65534, "gid", 65534, NULL);
       psf_spawn_process_set_groups (PSF_SPAWN_PROCESS (proc), NULL, 0);
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       psf_test_run_until_exited (PSF_TASK (proc), 30000);
     }
   else
@@ -383,7 +382,7 @@ test_cancel_before_start (Fixture       *f,
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
   psf_task_cancel (PSF_TASK (proc));
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, PSF_RETURNCODE_CANCELLED);

@@ -85,8 +85,7 @@ test_state_table (void)
   g_assert_cmpint (rc, ==, PSF_RETURNCODE_NONE);
   g_assert_false (psf_task_get_cancelled (task));
 
-  g_assert_true (psf_task_start (task, &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (task);
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
   g_assert_cmpint (pid, >, 0);
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_RUNNING);
@@ -116,8 +115,7 @@ test_signals_order (void)
   Events ev = { 0 };
 
   events_connect (task, &ev);
-  g_assert_true (psf_task_start (task, &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (task);
 
   /* Never emitted synchronously inside start(). */
   g_assert_cmpstr (events_string (&ev), ==, "");
@@ -192,7 +190,7 @@ test_signals_disconnect_during_emission (void)
   g_signal_connect (task, "exited", G_CALLBACK (first_exited_cb), &data);
   data.later_id = g_signal_connect (task, "exited", G_CALLBACK (later_exited_cb), &data);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_test_run_until_exited (task, 10000);
   g_assert_cmpuint (data.first_calls, ==, 1);
   g_assert_cmpuint (data.later_calls, ==, 0);
@@ -227,7 +225,7 @@ test_wait_before_start (void)
   g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (data.n_done, ==, 0);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_test_run_until_exited (task, 10000);
   while (data.n_done < 1)
     g_main_context_iteration (NULL, TRUE);
@@ -242,7 +240,7 @@ test_wait_after_exit (void)
   PsfTask *task = PSF_TASK (proc);
   WaitData data = { 0 };
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_test_run_until_exited (task, 10000);
 
   psf_task_wait_async (task, NULL, wait_cb, &data);
@@ -263,7 +261,7 @@ test_wait_many (void)
   WaitData data = { 0 };
 
   psf_task_wait_async (task, NULL, wait_cb, &data);
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   for (guint i = 0; i < 5; i++)
     psf_task_wait_async (task, NULL, wait_cb, &data);
 
@@ -285,7 +283,7 @@ test_wait_cancelled (void)
   WaitData data = { 0 };
   GPid pid;
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
   psf_task_wait_async (task, cancellable, wait_cb, &data);
   psf_task_wait_async (task, NULL, wait_cb, &data);
@@ -321,7 +319,7 @@ test_wait_sync (void)
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
   g_clear_error (&error);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   g_assert_cmpint (psf_task_wait (task, &error), ==, 7);
   g_assert_no_error (error);
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
@@ -354,7 +352,7 @@ test_wait_sync_inside_loop (void)
   InsideLoopData data = { 0 };
 
   g_signal_connect (task, "started", G_CALLBACK (wait_inside_loop_cb), &data);
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_test_run_until (&data.called, 10000);
   g_assert_error (data.error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
   g_assert_cmpint (data.rc, ==, PSF_RETURNCODE_NONE);
@@ -373,7 +371,7 @@ test_poll_does_not_reap (void)
   char state;
   int rc = 0;
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
   /* The child has certainly exited: it is a zombie, or already collected
@@ -414,8 +412,7 @@ test_cancel_before_start (void)
   g_assert_true (psf_task_get_cancelled (task));
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_NEW);
 
-  g_assert_true (psf_task_start (task, &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (task);
   /* Nothing was created. */
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);
@@ -440,7 +437,7 @@ test_cancel_running (void)
   Events ev = { 0 };
 
   events_connect (task, &ev);
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   g_main_context_iteration (NULL, FALSE);
 
   psf_task_cancel (task);
@@ -461,7 +458,7 @@ test_cancel_after_exit (void)
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
   PsfTask *task = PSF_TASK (proc);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_test_run_until_exited (task, 10000);
   psf_task_cancel (task);
   g_assert_true (psf_task_get_cancelled (task));
@@ -483,7 +480,7 @@ test_cancel_escalates (void)
   psf_spawn_process_take_fd (proc, pipe_fds[1], STDOUT_FILENO);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 200);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   g_assert_cmpint (read (pipe_fds[0], buf, 5), ==, 5);
   g_assert_cmpstr (buf, ==, "ready");
   close (pipe_fds[0]);
@@ -503,7 +500,7 @@ test_cancel_cancellable (void)
 
   g_object_set (proc, "cancellable", cancellable, NULL);
   g_assert_true (psf_task_get_cancellable (task) == cancellable);
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   g_cancellable_cancel (cancellable);
   psf_test_run_until_exited (task, 10000);
   g_assert_cmpint (psf_task_get_returncode (task), ==, -SIGTERM);
@@ -516,7 +513,7 @@ test_external_kill (void)
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "30000");
   PsfTask *task = PSF_TASK (proc);
 
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   g_assert_no_errno (kill (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), SIGKILL));
   psf_test_run_until_exited (task, 10000);
   g_assert_cmpint (psf_task_get_returncode (task), ==, -SIGKILL);
@@ -534,9 +531,8 @@ test_send_signal (void)
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
   g_clear_error (&error);
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
-  g_assert_true (psf_subprocess_send_signal (sub, SIGTERM, &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
+  psf_test_assert_ok (psf_subprocess_send_signal (sub, SIGTERM, &error), error);
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
   g_assert_false (psf_task_get_cancelled (PSF_TASK (proc)));
@@ -554,7 +550,7 @@ test_timeout (void)
   PsfTestCheck data = { 0 };
 
   psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 100);
-  g_assert_true (psf_task_start (task, NULL));
+  psf_test_assert_started (task);
   psf_task_wait_check_async (task, NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
 
@@ -576,7 +572,7 @@ check_failure (const char *mode,
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new (mode, arg);
   PsfTestCheck data = { 0 };
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
   g_assert_false (data.ok);
@@ -592,7 +588,7 @@ test_wait_check (void)
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
   PsfTestCheck data = { 0 };
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &data);
   psf_test_run_until (&data.done, 10000);
   g_assert_no_error (data.error);
@@ -610,7 +606,7 @@ test_unref_without_wait (void)
   GPid pid;
 
   g_object_add_weak_pointer (G_OBJECT (proc), &weak);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
   g_object_unref (proc);
 
@@ -633,7 +629,7 @@ test_no_leaks_after_many_runs (void)
     {
       g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
 
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       psf_test_run_until_exited (PSF_TASK (proc), 10000);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
     }
@@ -691,7 +687,7 @@ run_capturing_stdout (PsfSpawnProcess *proc)
 
   g_assert_no_errno (pipe (pipe_fds));
   psf_spawn_process_take_fd (proc, pipe_fds[1], STDOUT_FILENO);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 10000);
   n = read (pipe_fds[0], buf, sizeof buf - 1);
   close (pipe_fds[0]);
@@ -733,7 +729,7 @@ test_spawn_take_fd (void)
 
   g_assert_cmpint (fd, >=, 0);
   psf_spawn_process_take_fd (proc, fd, 7);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   /* The host's copy was closed once the child had it (the number may
    * have been reused since, but not for /dev/null). */
   {
@@ -746,7 +742,7 @@ test_spawn_take_fd (void)
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
   /* Without it, fd 7 is not there. */
-  g_assert_true (psf_task_start (PSF_TASK (proc2), NULL));
+  psf_test_assert_started (PSF_TASK (proc2));
   psf_test_run_until_exited (PSF_TASK (proc2), 10000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc2)), ==, 1);
 }

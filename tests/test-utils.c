@@ -174,8 +174,7 @@ psf_test_run_checked (PsfTask      *task,
 {
   g_autoptr(GError) error = NULL;
 
-  g_assert_true (psf_task_start (task, &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (task);
   psf_task_wait_check_async (task, NULL, psf_test_wait_check_cb, check);
   psf_test_run_until (&check->done, 30000);
   g_assert_cmpint (psf_task_get_state (task), ==, PSF_TASK_STATE_EXITED);

@@ -45,6 +45,27 @@ void        psf_test_wait_check_cb      (GObject      *object,
                                          GAsyncResult *result,
                                          gpointer      user_data);
 
+/* Asserts that @expr, a call that sets @error on failure, succeeded:
+ * "no error" first, so that a failure shows the error's message rather
+ * than only "should be TRUE". */
+#define psf_test_assert_ok(expr, error)                                 \
+  G_STMT_START {                                                        \
+    gboolean psf_test_ok_ = (expr);                                     \
+    g_assert_no_error (error);                                          \
+    if (!psf_test_ok_)                                                  \
+      g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, \
+                           "'" #expr "' should be TRUE");               \
+  } G_STMT_END
+
+/* Starts @task and asserts that it started, showing start()'s error if it
+ * did not. */
+#define psf_test_assert_started(task)                                   \
+  G_STMT_START {                                                        \
+    GError *psf_test_start_error_ = NULL;                               \
+    psf_test_assert_ok (psf_task_start ((task), &psf_test_start_error_), \
+                        psf_test_start_error_);                         \
+  } G_STMT_END
+
 /* Starts @task (which must succeed), waits with wait_check_async() and
  * iterates the thread-default context until it completes (30 s at most). */
 void        psf_test_run_checked        (PsfTask      *task,

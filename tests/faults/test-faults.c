@@ -382,7 +382,7 @@ test_host_no_pidfd (Fixture       *f,
   proc = syncfs_new (f->method, paths);
   arm (PSF_SPAWN_PROCESS (proc),
        "pidfd_open,errno=ENOSYS,where=host;syncfs,action=hang,where=child");
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   g_assert_cmpuint (fault_hits (), >=, 1);
   psf_task_cancel (PSF_TASK (proc));
@@ -454,7 +454,7 @@ test_host_report_fionread (Fixture       *f,
   REQUIRE_SHIM ();
   proc = syncfs_new (f->method, paths);
   arm (NULL, "ioctl,errno=EIO,path=pipe:*,where=host");
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   /* Exited, not reaped (WNOWAIT): the task's watch still reaps it. Where
    * GLib's child watch stands in (valgrind: no pidfds), GLib's worker
    * thread may have reaped it already: ECHILD, exited all the same. */
@@ -557,7 +557,7 @@ test_host_signal_fails (Fixture       *f,
   arm (PSF_SPAWN_PROCESS (proc),
        "pidfd_send_signal,errno=EPERM,where=host;kill,errno=EPERM,where=host;"
        "syncfs,action=hang,where=child");
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
 
   g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*Operation not permitted*");
@@ -571,8 +571,7 @@ test_host_signal_fails (Fixture       *f,
   g_assert_false (check.done);
 
   disarm (NULL);
-  g_assert_true (psf_subprocess_send_signal (PSF_SUBPROCESS (proc), SIGKILL, &error));
-  g_assert_no_error (error);
+  psf_test_assert_ok (psf_subprocess_send_signal (PSF_SUBPROCESS (proc), SIGKILL, &error), error);
   psf_test_run_until (&check.done, 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGKILL);
   g_assert_error (check.error, PSF_ERROR, PSF_ERROR_CANCELLED);
@@ -932,7 +931,7 @@ test_child_hang_ignore_term (Fixture       *f,
   /* The child's syncfs() says "r" on fd 9 once SIGTERM is ignored. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), ready[1], 9);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   g_assert_true (wait_fd (ready[0], 30000));
   g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
@@ -996,8 +995,8 @@ test_child_grandchild (Fixture       *f,
   g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
   g_assert_cmpint (grandchild, >, 0);
 
-  g_assert_true (probe.grandchild_alive_at_exit);
   g_assert_no_error (check.error);
+  g_assert_true (probe.grandchild_alive_at_exit);
   g_assert_true (check.ok);
   assert_synced (proc, 0);
   assert_synced (proc, 1);
@@ -1219,8 +1218,7 @@ test_fd_map_low_source (Fixture       *f,
         g_object_set (proc, "umask", 022, NULL);
       spec = g_strdup ("syncfs,action=delay,ms=0,notify=60,where=child");
       arm (PSF_SPAWN_PROCESS (proc), spec);
-      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-      g_assert_no_error (error);
+      psf_test_assert_started (PSF_TASK (proc));
       psf_test_run_until_exited (PSF_TASK (proc), 30000);
       disarm (NULL);
 
@@ -1274,8 +1272,7 @@ test_fd_map_internal_target (Fixture       *f,
   spec = g_strdup_printf ("syncfs,action=delay,ms=0,notify=%d,where=child", target);
   arm (NULL, spec);
   /* psf's own fds move out of the way: the target gets the caller's fd. */
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   disarm (NULL);
 

@@ -372,7 +372,7 @@ test_host_sigterm_ignored (void)
 
           psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 5000);
           arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
-          g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+          psf_test_assert_started (PSF_TASK (proc));
           psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
           psf_task_cancel (PSF_TASK (proc));
           psf_test_run_until (&check.done, 20000);
@@ -594,7 +594,7 @@ test_host_threads (void)
     {
       g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "5");
 
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       g_assert_cmpint (psf_task_wait (PSF_TASK (proc), NULL), ==, 5);
     }
 
@@ -640,7 +640,7 @@ test_host_unref_mid_run (gconstpointer data)
 
       g_object_add_weak_pointer (G_OBJECT (proc), &weak);
       arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=delay,ms=100,where=child");
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       if (variant == 1)
         psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
       if (variant == 2)
@@ -689,7 +689,7 @@ test_host_cancel_from_thread (gconstpointer data)
   REQUIRE_SHIM ();
   psf_task_set_cancellable (PSF_TASK (proc), cancellable);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   thread = g_thread_new ("psf-hostile-cancel", cancel_later, cancellable);
   psf_test_run_until (&check.done, 30000);
@@ -753,7 +753,7 @@ test_host_cancel_before_start_busy_default (void)
       g_main_context_push_thread_default (context);
       psf_task_set_cancellable (PSF_TASK (proc), cancellable);
       g_cancellable_cancel (cancellable);
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
       /* Marked at once, whatever thread owns which context: nothing forked. */
@@ -815,7 +815,7 @@ test_host_cancel_thread_affinity (void)
   g_object_get (unstarted, "cancelled", &cancelled, NULL);
   g_assert_true (cancelled);
   g_assert_true (psf_task_get_cancelled (PSF_TASK (unstarted)));
-  g_assert_true (psf_task_start (PSF_TASK (unstarted), NULL));
+  psf_test_assert_started (PSF_TASK (unstarted));
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (unstarted)), ==, 0);
   psf_test_run_until_exited (PSF_TASK (unstarted), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (unstarted)), ==, PSF_RETURNCODE_CANCELLED);
@@ -823,7 +823,7 @@ test_host_cancel_thread_affinity (void)
   /* Running, context idle: acted on in this thread only. */
   psf_task_set_cancellable (PSF_TASK (proc), cancellable);
   g_signal_connect (proc, "notify::cancelled", G_CALLBACK (record_notify_thread_cb), &notified);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   thread = g_thread_new ("psf-hostile-cancel", cancel_now, cancellable);
   g_thread_join (thread);
   g_assert_null (notified);
@@ -881,7 +881,7 @@ test_host_cancel_exit_race (void)
       int rc;
 
       psf_task_set_cancellable (PSF_TASK (proc), cancellable);
-      g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+      psf_test_assert_started (PSF_TASK (proc));
       thread = g_thread_new ("psf-hostile-cancel", cancel_now, cancellable);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_thread_join (thread);
@@ -913,7 +913,7 @@ test_host_loop_not_running (gconstpointer data)
 
   g_assert_true (g_file_set_contents (file, "psf", -1, NULL));
   proc = syncfs_new (method, paths);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
   /* Not iterating: wait for the zombie. (Without pidfd, under valgrind
@@ -1013,7 +1013,7 @@ test_child_ignore_term (void)
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (func), ready[1], 9);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (func), 200);
 
-  g_assert_true (psf_task_start (PSF_TASK (func), NULL));
+  psf_test_assert_started (PSF_TASK (func));
   psf_task_wait_check_async (PSF_TASK (func), NULL, psf_test_wait_check_cb, &check);
   g_assert_true (wait_fd (ready[0], 30000));
   g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
@@ -1036,7 +1036,7 @@ test_child_grandchild_not_waited (void)
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("grandchild", "3000");
   gint64 start = g_get_monotonic_time ();
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2500 * 1000);
@@ -1106,8 +1106,7 @@ test_child_grandchild_cgroup (gconstpointer data)
   g_object_set (proc, "cgroup", cgroup, NULL);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,where=child");
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   disarm ();
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
@@ -1164,7 +1163,7 @@ test_child_flood_report (void)
                                                                    NULL);
   GBytes *report;
 
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 60000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   report = psf_fork_process_get_report (proc);
@@ -1212,7 +1211,7 @@ test_child_traced_exit (void)
     }
 
   psf_spawn_process_set_env (proc, (const char * const *) env);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
   g_assert_no_errno (pipe2 (ready, O_CLOEXEC));
   tracer = fork ();
@@ -1270,7 +1269,7 @@ test_child_breaks_report_bound (void)
   g_setenv ("PSF_CHILD_PATH", helper, TRUE);
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_SPAWN);
-  g_assert_true (psf_task_start (PSF_TASK (proc), NULL));
+  psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
   g_assert_nonnull (report);
@@ -1427,7 +1426,7 @@ warm_up (void)
 
       PsfTestCheck check = { 0 };
 
-      g_assert_true (psf_task_start (PSF_TASK (spawn), NULL));
+      psf_test_assert_started (PSF_TASK (spawn));
       psf_test_run_checked (PSF_TASK (proc), &check);
       psf_test_run_until_exited (PSF_TASK (spawn), 30000);
       g_clear_error (&check.error);
