@@ -256,11 +256,15 @@ def run_cancels_the_task_when_cancelled():
 
 
 def _tasks_in_loop(count):
+    def connect_over(task):
+        # The handler closes over its own task (a cell of its own).
+        task.connect('exited', lambda t, rc: task.props.pid)
+
     async def main():
         refs = []
         for _ in range(count):
             task = Psf.SpawnProcess(argv=['true'])
-            task.connect('exited', lambda t, rc: task.props.pid)
+            connect_over(task)
             task.start()
             assert await task == 0
             refs.append(weakref.ref(task))

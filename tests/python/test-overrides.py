@@ -219,10 +219,15 @@ def _tasks_with_handlers_over_themselves(count, private_context):
     references to them."""
     refs = []
     calls = []
-    for _ in range(count):
-        task = Psf.SpawnProcess(argv=['true'])
+
+    def connect_over(task):
+        # Each handler closes over its own task (a cell of its own).
         task.connect('started', lambda t: calls.append(task.props.pid))
         task.connect('exited', lambda t, rc: calls.append(task.returncode))
+
+    for _ in range(count):
+        task = Psf.SpawnProcess(argv=['true'])
+        connect_over(task)
         if private_context:
             context = GLib.MainContext()
             context.push_thread_default()
@@ -263,7 +268,7 @@ def started_handler_of_a_task_cancelled_before_start_is_let_go():
     gc.disable()
     try:
         task = Psf.SpawnProcess(argv=['true'])
-        task.connect('started', lambda t: print(task))
+        (lambda task: task.connect('started', lambda t: print(task)))(task)
         task.cancel()
         task.start()
         assert task.wait() == Psf.RETURNCODE_CANCELLED
