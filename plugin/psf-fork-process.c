@@ -48,6 +48,7 @@
 #include "psf-child-private.h"
 #include "psf-enums.h"
 #include "psf-error.h"
+#include "psf-error-private.h"
 #include "psf-fork-guard-private.h"
 #include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
@@ -333,21 +334,6 @@ psf_fork_process_arm_late_report_watch (PsfForkProcess *self)
                                                   "[psf] report channel (late watch)");
 }
 
-static gboolean
-set_errno_error (GError     **error,
-                 int          saved_errno,
-                 const char  *call,
-                 const char  *what)
-{
-  if (what != NULL)
-    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                 "%s(%s): %s", call, what, g_strerror (saved_errno));
-  else
-    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                 "%s(): %s", call, g_strerror (saved_errno));
-  return FALSE;
-}
-
 static int
 make_input_fd (GBytes  *input,
                GError **error)
@@ -358,7 +344,7 @@ make_input_fd (GBytes  *input,
 
   if (fd < 0)
     {
-      set_errno_error (error, errno, "memfd_create", NULL);
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
       return -1;
     }
   while (len > 0)
@@ -369,7 +355,7 @@ make_input_fd (GBytes  *input,
         continue;
       if (n < 0)
         {
-          set_errno_error (error, errno, "write", "memfd");
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "write", "memfd");
           close (fd);
           return -1;
         }
@@ -399,7 +385,7 @@ check_cwd (const char  *cwd,
     saved = errno;
   if (saved == 0)
     return TRUE;
-  return set_errno_error (error, saved, "chdir", cwd);
+  return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "chdir", cwd);
 }
 
 /* What psf_fork_process_spawn_helper() gives the helper: fds that no
@@ -425,7 +411,7 @@ helper_fd (HelperFds *fds,
   copy = fcntl (fd, F_DUPFD_CLOEXEC, fds->floor);
   if (copy < 0)
     {
-      set_errno_error (error, errno, "fcntl", "F_DUPFD_CLOEXEC");
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
       return -1;
     }
   g_array_append_val (fds->copies, copy);
@@ -776,7 +762,7 @@ psf_fork_process_fork (PsfForkProcess     *self,
 
   pid = psf_fork_child_start (&spec);
   if (pid < 0)
-    return set_errno_error (error, errno, "fork", NULL);
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fork", NULL);
 
   *pid_out = pid;
   return TRUE;
@@ -852,7 +838,7 @@ psf_fork_process_start (PsfTask  *task,
       if (pipe2 (setup_pipe, O_CLOEXEC) < 0)
         {
           psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
-          return set_errno_error (error, errno, "pipe2", NULL);
+          return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "pipe2", NULL);
         }
       launch.setup_fd = setup_pipe[1];
     }
@@ -863,7 +849,7 @@ psf_fork_process_start (PsfTask  *task,
 
       close_pair (setup_pipe);
       psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
-      return set_errno_error (error, saved, "pipe2", NULL);
+      return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "pipe2", NULL);
     }
 
   if (priv->start_method == PSF_START_METHOD_FORKSERVER)

@@ -28,6 +28,7 @@
 #include <glib-unix.h>
 
 #include "psf-error.h"
+#include "psf-error-private.h"
 #include "psf-i18n-private.h"
 #include "psf-output-log-private.h"
 
@@ -150,8 +151,7 @@ psf_output_log_new (const char  *logfile,
         {
           int saved = errno;
 
-          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                       "pipe2(): %s", g_strerror (saved));
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "pipe2", NULL);
           return NULL;
         }
       log->master_fd = fds[0];

@@ -17,6 +17,7 @@
 #include "psf-child-private.h"
 #include "psf-child-setup-private.h"
 #include "psf-error.h"
+#include "psf-error-private.h"
 #include "psf-i18n-private.h"
 #include "psf-output-log-private.h"
 #include "psf-spawn-process-private.h"
@@ -311,8 +312,7 @@ psf_spawn_process_check_setup (int      setup_read_fd,
 
   record.call[sizeof record.call - 1] = '\0';
   record.detail[sizeof record.detail - 1] = '\0';
-  g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN, "%s(%s): %s",
-               record.call, record.detail, g_strerror (record.error));
+  psf_set_error_from_errno (error, PSF_ERROR_SPAWN, record.error, record.call, record.detail);
   return FALSE;
 }
 
@@ -394,7 +394,7 @@ psf_spawn_process_start (PsfTask  *task,
       int saved = errno;
 
       psf_spawn_process_abort_child (self);
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN, "pipe2(): %s", g_strerror (saved));
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "pipe2", NULL);
       return FALSE;
     }
   exec_setup.setup = &setup;

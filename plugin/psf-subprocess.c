@@ -50,6 +50,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-error-private.h"
 #include "psf-fork-guard-private.h"
 #include "psf-i18n-private.h"
 #include "psf-subprocess-private.h"
@@ -326,11 +327,13 @@ psf_subprocess_signal (PsfSubprocess  *self,
     {
       int saved = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "kill(%d, %s): %s", (int) priv->pid,
-                   sigabbrev_np (signum) ? sigabbrev_np (signum) : "?",
-                   g_strerror (saved));
-      return FALSE;
+      g_autofree char *detail =
+        g_strdup_printf ("%d, SIG%s", (int) priv->pid,
+                         sigabbrev_np (signum) ? sigabbrev_np (signum) : "?");
+
+      return psf_set_error_from_errno (error, PSF_ERROR_FAILED, saved,
+                                       priv->pidfd >= 0 ? "pidfd_send_signal" : "kill",
+                                       detail);
     }
 
   return TRUE;

@@ -81,6 +81,7 @@
 
 #include "psf-child-private.h"
 #include "psf-error.h"
+#include "psf-error-private.h"
 #include "psf-fork-guard-private.h"
 #include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
@@ -268,8 +269,7 @@ spawn_server_locked (GError **error)
     {
       int saved = errno;
 
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                   "socketpair(AF_UNIX, SOCK_SEQPACKET): %s", g_strerror (saved));
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
       return FALSE;
     }
 
@@ -281,8 +281,7 @@ spawn_server_locked (GError **error)
       int saved = errno;
 
       close (sv[0]);
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                   "fcntl(F_DUPFD_CLOEXEC): %s", g_strerror (saved));
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "fcntl", "F_DUPFD_CLOEXEC");
       return FALSE;
     }
 
@@ -579,8 +578,7 @@ request_build (Request                    *request,
           int saved = errno;
 
           request_clear (request);
-          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                       "memfd_create(): %s", g_strerror (saved));
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "memfd_create", NULL);
           return FALSE;
         }
       while (left > 0)
@@ -594,8 +592,7 @@ request_build (Request                    *request,
               int saved = errno;
 
               request_clear (request);
-              g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                           "write(memfd): %s", g_strerror (saved));
+              psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "write", "memfd");
               return FALSE;
             }
           data += n;
@@ -775,9 +772,8 @@ await_started (int       fd,
             }
           record.setup.call[sizeof record.setup.call - 1] = '\0';
           record.setup.detail[sizeof record.setup.detail - 1] = '\0';
-          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN, "%s(%s): %s",
-                       record.setup.call, record.setup.detail,
-                       g_strerror (record.setup.error));
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, record.setup.error,
+                                    record.setup.call, record.setup.detail);
           return ANSWER_FAILED;
 
         case PSF_FORKSERVER_EXITED:
@@ -933,8 +929,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
         {
           saved = errno;
           request_clear (&request);
-          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                       "pipe2(): %s", g_strerror (saved));
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "pipe2", NULL);
           return FALSE;
         }
 
