@@ -57,6 +57,7 @@ EXECVE_CALL = re.compile(r'^execve\("([^"]*)", \[(.*)\], .*\) = 0$')
 STARTED_LINE = re.compile(r'^psf: syncing the filesystems of (\d+) paths? under (.*) '
                           r'\(child pid (\d+)\)$')
 STAGE_TIME = re.compile(r'^psf: \d+ filesystems? synced in ([0-9.]+) ms$')
+UNFINISHED_RESUMED = re.compile(r'^<\.\.\. \w+ resumed>(.*)$')
 G_IO_ERROR_CANCELLED = 19
 
 # What Builder's process gets from the test's own environment.
@@ -100,6 +101,28 @@ def strace_problem():
     if probe.returncode != 0:
         return 'strace cannot trace here: %s' % probe.stderr.decode(errors='replace').strip()
     return None
+
+
+def parse_trace(lines):
+    """(pid, time, event) for each line of `strace -f -ttt`, with a call
+    that strace split around another process's event ("<unfinished ...>",
+    then "<... NAME resumed>") joined again, at the time it started."""
+    events = []
+    pending = {}
+    for line in lines:
+        m = TRACE_LINE.match(line.rstrip('\n'))
+        if not m:
+            continue
+        pid, stamp, event = int(m.group(1)), float(m.group(2)), m.group(3)
+        if event.endswith(' <unfinished ...>'):
+            pending[pid] = (stamp, event[:-len(' <unfinished ...>')])
+            continue
+        resumed = UNFINISHED_RESUMED.match(event)
+        if resumed and pid in pending:
+            stamp, head = pending.pop(pid)
+            event = head + resumed.group(1)
+        events.append((pid, stamp, event))
+    return events
 
 
 class Run:
@@ -201,10 +224,7 @@ class Run:
                 self.log = [line.rstrip('\n') for line in f]
         if self.trace_path and os.path.exists(self.trace_path):
             with open(self.trace_path, encoding='utf-8', errors='replace') as f:
-                for line in f:
-                    m = TRACE_LINE.match(line.rstrip('\n'))
-                    if m:
-                        self.trace.append((int(m.group(1)), float(m.group(2)), m.group(3)))
+                self.trace = parse_trace(f)
         return self
 
     def _kill_stragglers(self):
@@ -312,7 +332,8 @@ def case_install_is_synced(args, strace):
         assert len(synced) == 1, run.psf_lines()
         assert '(%s' % run.prefix in synced[0], synced[0]
         assert any(STAGE_TIME.match(line) for line in lines), run.psf_lines()
-        assert not run.log_lines('stderr'), run.log_lines('stderr')
+        errors = [line for line in run.log_lines('stderr') if line.startswith('psf: ')]
+        assert not errors, errors
 
         installed_at = install_end(run)
         calls = [c for c in syncfs_calls(run) if c[2] == run.prefix]
