@@ -443,8 +443,8 @@ psf_loop_bridge_dispatch (PsfLoopBridge  *self,
   if (revents != NULL && self->prepared && n_revents != self->n_fds)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
-                   _("%" G_GSIZE_FORMAT " events were given for %u file descriptors"),
-                   n_revents, self->n_fds);
+                   _("%u events were given for %u file descriptors"),
+                   (guint) MIN (n_revents, G_MAXUINT), self->n_fds);
       return FALSE;
     }
 
