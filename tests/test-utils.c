@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,27 @@ psf_test_crowd_exited_cb (PsfTask  *task,
   if (returncode == 0)
     crowd->succeeded++;
   crowd->pending--;
+}
+
+void
+psf_test_pipe_high (int fds[2])
+{
+  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
+  for (int i = 0; i < 2; i++)
+    {
+      int high = fcntl (fds[i], F_DUPFD_CLOEXEC, 10);
+
+      g_assert_cmpint (high, >=, 10);
+      close (fds[i]);
+      fds[i] = high;
+    }
+}
+
+gboolean
+psf_test_wait_fd (int fd,
+                  int timeout_ms)
+{
+  GPollFD pfd = { fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 };
+
+  return g_poll (&pfd, 1, timeout_ms) == 1;
 }

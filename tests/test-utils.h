@@ -98,6 +98,15 @@ void        psf_test_crowd_exited_cb    (PsfTask  *task,
 #define PSF_TEST_TYPE_DESCRIBE (psf_test_describe_get_type ())
 G_DECLARE_FINAL_TYPE (PsfTestDescribe, psf_test_describe, PSF_TEST, DESCRIBE, PsfForkProcess)
 
+/* A close-on-exec pipe whose ends are numbered 10 and up: a source fd
+ * given to take_fd() stays clear of the fds the start methods use
+ * themselves. */
+void        psf_test_pipe_high          (int fds[2]);
+
+/* Waits until @fd is readable or hung up; FALSE after @timeout_ms. */
+gboolean    psf_test_wait_fd            (int fd,
+                                         int timeout_ms);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

@@ -884,34 +884,6 @@ test_child_hang_timeout (Fixture       *f,
   assert_finalized (proc);
 }
 
-/* A close-on-exec pipe whose ends are numbered 10 and up: a source fd
- * given to take_fd() stays clear of the fds the start methods use
- * themselves (see /psf/faults/bad-input/fd-map-* for what happens
- * otherwise). */
-static void
-pipe_high (int fds[2])
-{
-  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
-  for (int i = 0; i < 2; i++)
-    {
-      int high = fcntl (fds[i], F_DUPFD_CLOEXEC, 10);
-
-      g_assert_cmpint (high, >=, 10);
-      close (fds[i]);
-      fds[i] = high;
-    }
-}
-
-/* Waits until @fd is readable or hung up; FALSE after @timeout_ms. */
-static gboolean
-wait_fd (int  fd,
-         int  timeout_ms)
-{
-  GPollFD pfd = { fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 };
-
-  return g_poll (&pfd, 1, timeout_ms) == 1;
-}
-
 /* A syncfs that ignores SIGTERM (hung in the kernel, or a hostile
  * helper): cancel() escalates to SIGKILL after cancel-timeout. */
 static void
@@ -925,7 +897,7 @@ test_child_hang_ignore_term (Fixture       *f,
   char byte;
 
   REQUIRE_SHIM ();
-  pipe_high (ready);
+  psf_test_pipe_high (ready);
   proc = syncfs_new (f->method, paths);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 200);
   /* The child's syncfs() says "r" on fd 9 once SIGTERM is ignored. */
@@ -933,7 +905,7 @@ test_child_hang_ignore_term (Fixture       *f,
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
   psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
-  g_assert_true (wait_fd (ready[0], 30000));
+  g_assert_true (psf_test_wait_fd (ready[0], 30000));
   g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
 
   psf_task_cancel (PSF_TASK (proc));
@@ -981,7 +953,7 @@ test_child_grandchild (Fixture       *f,
   int hold[2];
 
   REQUIRE_SHIM ();
-  pipe_high (hold);
+  psf_test_pipe_high (hold);
   probe.grandchild_end = hold[0];
 
   proc = syncfs_new (f->method, paths);
@@ -991,7 +963,7 @@ test_child_grandchild (Fixture       *f,
   arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,nth=1,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
   disarm (NULL);
-  g_assert_true (wait_fd (hold[0], 30000));
+  g_assert_true (psf_test_wait_fd (hold[0], 30000));
   g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
   g_assert_cmpint (grandchild, >, 0);
 
@@ -1005,7 +977,7 @@ test_child_grandchild (Fixture       *f,
   /* Not ours to reap (it was reparented): end it, and wait until it is
    * gone so that it does not outlive the test. */
   g_assert_no_errno (kill (grandchild, SIGKILL));
-  g_assert_true (wait_fd (hold[0], 30000));
+  g_assert_true (psf_test_wait_fd (hold[0], 30000));
   close (hold[0]);
 }
 
@@ -1044,7 +1016,7 @@ test_child_dup2 (Fixture       *f,
   int fds[2];
 
   REQUIRE_SHIM ();
-  pipe_high (fds);
+  psf_test_pipe_high (fds);
   close (fds[0]);
   /* A forkserver child installs the host's stdio first, also with dup2(). */
   if (f->method == PSF_START_METHOD_FORKSERVER)
@@ -1091,7 +1063,7 @@ test_child_fcntl (Fixture       *f,
   int fds[2];
 
   REQUIRE_SHIM ();
-  pipe_high (fds);
+  psf_test_pipe_high (fds);
   close (fds[0]);
   proc = syncfs_new (PSF_START_METHOD_FORK, paths);
   /* Above every fd of this process: each of psf's own has to move. */
@@ -1206,7 +1178,7 @@ test_fd_map_low_source (Fixture       *f,
         continue; /* in use here */
       tried = TRUE;
 
-      pipe_high (fds);
+      psf_test_pipe_high (fds);
       g_assert_cmpint (dup3 (fds[1], low, O_CLOEXEC), ==, low);
       close (fds[1]);
 
@@ -1258,7 +1230,7 @@ test_fd_map_internal_target (Fixture       *f,
   int target;
 
   REQUIRE_SHIM ();
-  pipe_high (fds);
+  psf_test_pipe_high (fds);
 
   /* The report pipe will be the two lowest free fds: its write end is
    * the second. */

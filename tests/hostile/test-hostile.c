@@ -95,33 +95,6 @@ syncfs_new (PsfStartMethod      method,
   return proc;
 }
 
-/* A close-on-exec pipe whose ends are numbered 10 and up: a source fd
- * given to take_fd() stays clear of the fds the start methods use
- * themselves (see /psf/faults/bad-input/fd-map-* for what happens
- * otherwise). */
-static void
-pipe_high (int fds[2])
-{
-  g_assert_no_errno (pipe2 (fds, O_CLOEXEC));
-  for (int i = 0; i < 2; i++)
-    {
-      int high = fcntl (fds[i], F_DUPFD_CLOEXEC, 10);
-
-      g_assert_cmpint (high, >=, 10);
-      close (fds[i]);
-      fds[i] = high;
-    }
-}
-
-static gboolean
-wait_fd (int fd,
-         int timeout_ms)
-{
-  GPollFD pfd = { fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 };
-
-  return g_poll (&pfd, 1, timeout_ms) == 1;
-}
-
 static gboolean
 fd_hung_up (int fd)
 {
@@ -1009,13 +982,13 @@ test_child_ignore_term (void)
   int ready[2];
   char byte;
 
-  pipe_high (ready);
+  psf_test_pipe_high (ready);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (func), ready[1], 9);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (func), 200);
 
   psf_test_assert_started (PSF_TASK (func));
   psf_task_wait_check_async (PSF_TASK (func), NULL, psf_test_wait_check_cb, &check);
-  g_assert_true (wait_fd (ready[0], 30000));
+  g_assert_true (psf_test_wait_fd (ready[0], 30000));
   g_assert_cmpint (read (ready[0], &byte, 1), ==, 1);
   close (ready[0]);
 
@@ -1101,7 +1074,7 @@ test_child_grandchild_cgroup (gconstpointer data)
     }
   rmdir (probe);
 
-  pipe_high (hold);
+  psf_test_pipe_high (hold);
   proc = syncfs_new (method, paths);
   g_object_set (proc, "cgroup", cgroup, NULL);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
@@ -1116,7 +1089,7 @@ test_child_grandchild_cgroup (gconstpointer data)
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (!(gone = fd_hung_up (hold[0])) && g_get_monotonic_time () < deadline)
     {
-      if (wait_fd (hold[0], 100) && !fd_hung_up (hold[0]))
+      if (psf_test_wait_fd (hold[0], 100) && !fd_hung_up (hold[0]))
         g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
     }
   if (!gone && grandchild > 0)
