@@ -8,8 +8,11 @@ Portage flushes the filesystems it merged into with a SyncfsProcess: a
 fork of the whole emerge process that looks libc up through ctypes and
 calls syncfs() per path. psf.portage.SyncfsProcess takes the same
 arguments and keeps the same contract for Portage's callers, but the work
-is a Psf.SyncfsProcess: a small child made by psf, watched from Portage's
-own asyncio loop (psf.aio drives the task's GLib main context from it).
+is a Psf.SyncfsProcess: a small child made by psf. The task gets a GLib
+main context of its own, which Portage's event loop runs (its fds with
+add_reader(), its timeouts with call_later(), through Psf.LoopBridge);
+wait() with the loop idle, which is how dblink._post_merge_sync waits,
+waits for the psf task directly and then runs the loop for the listeners.
 
 Switching is one line in dblink._post_merge_sync (portage/dbapi/vartree.py):
 
@@ -45,8 +48,6 @@ from gi.repository import GLib, Psf  # noqa: E402
 
 from _emerge.AsynchronousTask import AsynchronousTask  # noqa: E402
 
-from . import aio  # noqa: E402
-
 __all__ = ['SyncfsProcess']
 
 # The returncode of a task that could not run: what Portage's child
@@ -62,21 +63,87 @@ _FORK_KEYWORDS = (
     'unshare_net', 'unshare_pid',
 )
 
+_READ = int(GLib.IOCondition.IN | GLib.IOCondition.PRI
+            | GLib.IOCondition.HUP | GLib.IOCondition.ERR)
+_WRITE = int(GLib.IOCondition.OUT)
 
-def _asyncio_loop(scheduler):
-    """The asyncio loop behind a Portage scheduler: an AsyncioEventLoop or
-    a SchedulerInterface (both have _loop), or an asyncio loop itself."""
-    try:
-        return scheduler._loop
-    except AttributeError:
-        return scheduler
+
+class _Watch:
+    """Runs one task's own main context from a Portage event loop, through
+    a Psf.LoopBridge: the context's fds with add_reader()/add_writer(), its
+    next timeout with call_later(). The context is the task's alone, so
+    the watch ends with the task and nothing of it stays in the loop."""
+
+    __slots__ = ('loop', 'bridge', 'fds', 'timer', 'soon')
+
+    def __init__(self, loop, bridge):
+        self.loop = loop
+        self.bridge = bridge
+        self.fds = {}
+        self.timer = None
+        # Armed once the loop runs: a caller that waits with the loop idle
+        # never needs the loop to watch anything.
+        self.soon = loop.call_soon(self.run)
+
+    def arm(self):
+        timeout = self.bridge.prepare()
+        wanted = {}
+        for i in range(self.bridge.get_n_fds()):
+            fd = self.bridge.get_fd(i)
+            events = int(self.bridge.get_events(i))
+            read, write = wanted.get(fd, (False, False))
+            wanted[fd] = (read or bool(events & _READ), write or bool(events & _WRITE))
+        for fd, how in list(self.fds.items()):
+            if wanted.get(fd) != how:
+                self.unwatch(fd, how)
+        for fd, (read, write) in wanted.items():
+            if fd in self.fds:
+                continue
+            if read:
+                self.loop.add_reader(fd, self.run)
+            if write:
+                self.loop.add_writer(fd, self.run)
+            self.fds[fd] = (read, write)
+        if timeout == 0:
+            self.soon = self.loop.call_soon(self.run)
+        elif timeout > 0:
+            self.timer = self.loop.call_later(timeout / 1000.0, self.run)
+
+    def unwatch(self, fd, how):
+        # The fd may be closed already (the context's owner closes it when
+        # its source ends); asyncio then just forgets it.
+        del self.fds[fd]
+        if how[0]:
+            self.loop.remove_reader(fd)
+        if how[1]:
+            self.loop.remove_writer(fd)
+
+    def cancel_timers(self):
+        for handle in (self.timer, self.soon):
+            if handle is not None:
+                handle.cancel()
+        self.timer = self.soon = None
+
+    def run(self):
+        if self.bridge is None:
+            return
+        self.cancel_timers()
+        self.bridge.dispatch(None)
+        if self.bridge is not None:
+            self.arm()
+
+    def close(self):
+        self.cancel_timers()
+        for fd, how in list(self.fds.items()):
+            self.unwatch(fd, how)
+        self.bridge = None
 
 
 class SyncfsProcess(AsynchronousTask):
     """Syncs the filesystems that hold `paths` in a psf child; see the
     module's documentation."""
 
-    __slots__ = ('paths',) + _FORK_KEYWORDS + ('_psf', '_pid')
+    __slots__ = ('paths',) + _FORK_KEYWORDS + ('_psf', '_pid', '_watch', '_listened')
 
     @property
     def pid(self):
@@ -95,19 +162,18 @@ class SyncfsProcess(AsynchronousTask):
         return self._pid is not None and self.returncode is None
 
     def _start(self):
+        # Without a scheduler (an AttributeError here) nothing is started.
+        self.scheduler.add_reader
         try:
             task = self._make_task()
-            loop = _asyncio_loop(self.scheduler)
-            context = aio.context(loop)
-            Psf.LoopBridge.new(context).start_task(task)
+            bridge = Psf.LoopBridge.new(None)
+            bridge.start_task(task)
         except (GLib.Error, TypeError, ValueError) as error:
             self._fail(error)
             return
         self._psf = task
         self._pid = task.pid
-        # The loop's driver prepared the context before these sources
-        # were there: have it look again.
-        context.wakeup()
+        self._watch = _Watch(self.scheduler, bridge)
 
     def _make_task(self):
         if self.paths is None:
@@ -127,8 +193,40 @@ class SyncfsProcess(AsynchronousTask):
         self._async_wait()
 
     def _psf_exited(self, task, returncode):
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
         self.returncode = returncode
         self._async_wait()
+
+    def addStartListener(self, f):
+        self._listened = True
+        super().addStartListener(f)
+
+    def addExitListener(self, f):
+        self._listened = True
+        super().addExitListener(f)
+
+    def wait(self):
+        if (self.returncode is None and self._psf is not None
+                and not self.scheduler.is_running()):
+            # A caller that blocks (dblink._post_merge_sync): wait for the
+            # psf task itself, in its own context; then, if there are
+            # listeners, run the loop until they have run, as Portage's
+            # wait() leaves them.
+            bridge = self._watch.bridge
+            self._watch.close()
+            self._watch = None
+            try:
+                self._psf.wait()
+            except BaseException:
+                # Ctrl-C: the task runs on, watched by the loop again.
+                if self.returncode is None:
+                    self._watch = _Watch(self.scheduler, bridge)
+                raise
+            if self._listened:
+                self.scheduler.run_until_complete(self.async_wait())
+        return super().wait()
 
     def _cancel(self):
         # Before start(), as in Portage, there is nothing to stop yet (and
@@ -139,4 +237,3 @@ class SyncfsProcess(AsynchronousTask):
     def _async_wait(self):
         # The returncode is set: schedule the start and exit listeners.
         self._wait_hook()
-

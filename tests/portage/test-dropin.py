@@ -551,6 +551,7 @@ def no_fd_left():
     p = PsfSyncfs(paths=('/tmp',), scheduler=loop)
     p.start()
     p.wait()
+    del p
     iterate()
     before = fd_count()
     for _ in range(20):
