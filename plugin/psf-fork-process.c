@@ -784,6 +784,7 @@ psf_fork_process_start (PsfTask  *task,
   guint n_fds;
   GPid pid = 0;
   gboolean ok;
+  gboolean watched = priv->start_method == PSF_START_METHOD_FORKSERVER;
 
   if (!psf_subprocess_check_reapable (error))
     return FALSE;
@@ -854,9 +855,24 @@ psf_fork_process_start (PsfTask  *task,
 
   if (priv->start_method == PSF_START_METHOD_FORKSERVER)
     {
+      g_autoptr(GError) server_error = NULL;
+      gboolean use_spawn = FALSE;
+
       /* Watches the child itself: the server relays its exit. */
       ok = psf_forkserver_start_fork_process (self, input, report[1], &launch.setup,
-                                              launch.output_fd, &pid, error);
+                                              launch.output_fd, &pid, &use_spawn,
+                                              &server_error);
+      if (!ok && use_spawn)
+        {
+          /* What the server cannot do (not enough processes for it, a
+           * seccomp filter against its clones) a spawned helper may. */
+          g_debug ("The forkserver cannot run this %s (%s): using SPAWN for it",
+                   G_OBJECT_TYPE_NAME (self), server_error->message);
+          ok = psf_fork_process_spawn_helper (self, input, report[1], &launch, &pid, error);
+          watched = FALSE;
+        }
+      else if (!ok)
+        g_propagate_error (error, g_steal_pointer (&server_error));
       close (report[1]);
     }
   else if (priv->start_method == PSF_START_METHOD_SPAWN)
@@ -893,7 +909,7 @@ psf_fork_process_start (PsfTask  *task,
 
   /* Given to the child: the host's copies go now. */
   psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
-  if (priv->start_method != PSF_START_METHOD_FORKSERVER)
+  if (!watched)
     psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
   /* After the child watch: when the exit and the timer are due in the same
    * iteration, the reap comes first and the timer goes. */

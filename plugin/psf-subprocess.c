@@ -40,6 +40,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/pidfd.h>
@@ -354,6 +355,18 @@ psf_subprocess_kill_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Whether the child has exited, though its exit was not reaped (or
+ * relayed) yet: a loop that was busy elsewhere, a forkserver that was
+ * stopped. A pidfd is readable from the child's exit on. */
+static gboolean
+psf_subprocess_has_exited (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+  struct pollfd pfd = { priv->pidfd, POLLIN, 0 };
+
+  return priv->pidfd >= 0 && poll (&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
+}
+
 static gboolean
 psf_subprocess_timeout_cb (gpointer data)
 {
@@ -363,6 +376,11 @@ psf_subprocess_timeout_cb (gpointer data)
   if (psf_subprocess_forget_source (self, &priv->timeout_source))
     return G_SOURCE_REMOVE;
   g_clear_pointer (&priv->timeout_source, g_source_unref);
+
+  /* Done in time, only not heard of yet: it ends with its own status. */
+  if (psf_subprocess_has_exited (self))
+    return G_SOURCE_REMOVE;
+
   priv->timed_out = TRUE;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TIMED_OUT]);
   psf_task_cancel (PSF_TASK (self));

@@ -335,10 +335,18 @@ run_child (Job *job,
       done.pid = getpid ();
       psf_child_write_all (status_fd, &done, sizeof done);
     }
-  if (status_fd >= 0)
-    close (status_fd);
 
   rc = job->routine (job->input, job->input_len, report_fd);
+
+  /* A forked child says how it leaves (the server relays the wait status
+   * later, unless it is gone by then). */
+  if (status_fd >= 0)
+    {
+      PsfForkserverStatus exiting = { PSF_FORKSERVER_EXITING, 0, rc & 0xff, 0 };
+
+      exiting.pid = done.pid != 0 ? done.pid : getpid ();
+      psf_child_write_all (status_fd, &exiting, sizeof exiting);
+    }
   _exit (rc & 0xff);
 }
 

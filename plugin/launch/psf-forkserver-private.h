@@ -30,9 +30,13 @@ typedef struct
  * child for @launch. On success @subprocess watches the child through
  * psf_subprocess_watch_relayed() and learns its exit in its own context;
  * on failure nothing is left behind. Thread-safe. */
+/* On failure *@use_spawn says whether the task can still run with SPAWN:
+ * the server could not be started, or could not make the child (EAGAIN,
+ * ENOMEM, EPERM, ENOSYS: RLIMIT_NPROC, a seccomp filter), or died twice. */
 gboolean psf_forkserver_start_child   (PsfSubprocess              *subprocess,
                                        const PsfForkserverLaunch  *launch,
                                        GPid                       *pid,
+                                       gboolean                   *use_spawn,
                                        GError                    **error);
 
 /* The same for a PsfForkProcess whose class has a built-in routine: the
@@ -44,6 +48,7 @@ gboolean psf_forkserver_start_fork_process (PsfForkProcess       *process,
                                             const PsfChildSetup  *setup,
                                             int                   output_fd,
                                             GPid                 *pid,
+                                            gboolean             *use_spawn,
                                             GError              **error);
 
 /* Whether this system can run the forkserver at all. */

@@ -24,8 +24,11 @@
  *  2. makes a status pipe for this task, sends the request with the write
  *     end (and the CPU we run on: an idle worker waits there, so that the
  *     round trip does not wake an idle CPU), and waits (poll(), at most
- *     STARTED_TIMEOUT_MS) for STARTED with the pid, and for SETUP_DONE when
- *     the task has set-up options;
+ *     ANSWER_TIMEOUT_MS, 500 ms, or NEW_SERVER_TIMEOUT_MS after the start
+ *     of a new server) for STARTED with the pid, and for SETUP_DONE when
+ *     the task has set-up options. The send does not block either: a
+ *     server that reads nothing fills its socket, and the send waits for
+ *     room only until the same deadline;
  *  3. the common child is made with CLONE_PARENT: it is this process's own
  *     child, watched by psf_subprocess_watch() like those of the other
  *     methods, and the status pipe is closed at once. A child with set-up
@@ -34,18 +37,32 @@
  *     watched in the task's context (G_PRIORITY_DEFAULT, as a child
  *     watch). EXITED there is the wait status: psf_subprocess_relay_exit()
  *     records it, then the pipe is closed, which tells the server to reap
- *     the zombie it kept until then.
+ *     the zombie it kept until then. Before it, the child itself wrote
+ *     EXITING with the exit status it leaves with, which is what the task
+ *     ends with if the server goes before it relays the exit.
  *
  * The server dies with the host: EOF on its control socket, and SIGHUP as
  * parent-death signal (checked against getppid()). A server that died is
  * noticed by the next send (EPIPE), by EOF on a status pipe before STARTED
  * (the request is then sent once more, to a new server) or before EXITED
  * (that task, a child of the server, ends as killed by SIGKILL: such
- * children carry PR_SET_PDEATHSIG(SIGKILL), so it did die with the server;
- * a child of our own lives on and is reaped as usual). Each loss is
- * reported once with g_warning() and the server is reaped; the next task
- * starts a new one. A server that does not answer within
- * STARTED_TIMEOUT_MS is killed and handled the same way.
+ * children carry PR_SET_PDEATHSIG(SIGKILL), so it did die with the server,
+ * unless it had said EXITING, whose status it then ends with; a child of
+ * our own lives on and is reaped as usual). Each loss is reported once
+ * with g_warning() and the server is reaped; the next task starts a new
+ * one. A server that dies while a child with set-up options is being set
+ * up fails that start() with an error that says so.
+ *
+ * A server that does not answer in time (stopped with SIGSTOP, wedged)
+ * fails that start() with an error that names it, within the bound above,
+ * and is killed and reaped: the next task starts a new one. The host's
+ * main loop is never held longer than the bound.
+ *
+ * A server that cannot be started (RLIMIT_NPROC: it needs a few threads
+ * more than a spawned helper; EAGAIN, ENOMEM) or that cannot create the
+ * child (clone refused by a seccomp filter) is no reason to fail a task
+ * that SPAWN can run: start() says so through @use_spawn and the caller
+ * runs the task with SPAWN (with a debug message).
  *
  * A server serves one host process with one identity: a fork of the host,
  * a change of effective uid/gid and a change of the helper binary on disk
@@ -91,7 +108,11 @@
 #include "psf-subprocess-private.h"
 #include "psf-task-private.h"
 
-#define STARTED_TIMEOUT_MS 10000
+/* How long start() waits for the server's answer. A new server first has
+ * to be exec'd, linked and started, which a loaded machine (or a
+ * sanitizer build) may take a while to do. */
+#define ANSWER_TIMEOUT_MS     500
+#define NEW_SERVER_TIMEOUT_MS 5000
 
 /* Where the server's end of the socket waits before it becomes fd 3. */
 #define SERVER_FD_FLOOR 10
@@ -109,6 +130,7 @@ typedef struct
   gint64          helper_checked;  /* monotonic µs of the last look */
   uid_t           euid;
   gid_t           egid;
+  gint64          spawned_at;  /* monotonic µs */
   dev_t           cwd_dev;     /* its cwd, which its children start in */
   ino_t           cwd_ino;
   GArray         *retired;     /* pids of retired servers not reaped yet */
@@ -119,6 +141,10 @@ typedef struct
 
 static GMutex server_lock;
 static ServerState server = { .sock = -1 };
+
+/* The last server generation that answered a request: from then on, it has
+ * ANSWER_TIMEOUT_MS to answer; before, it may still be starting up. */
+static guint answered_generation;
 
 /* Taken across every fork() of the host (psf-fork-guard.c), so that a
  * copy made while another thread is inside start() gets it free; and the
@@ -152,6 +178,8 @@ typedef enum
   ANSWER_STARTED,
   ANSWER_FAILED,       /* error set */
   ANSWER_SERVER_GONE,  /* try again with a new server */
+  ANSWER_TIMED_OUT,    /* no answer before the deadline */
+  ANSWER_SETUP_EOF,    /* started, then silence during the set-up */
 } Answer;
 
 static char *
@@ -199,9 +227,10 @@ retire_locked (void)
 }
 
 /* The server died or stopped answering: make sure it is gone, reap it and
- * say so once. */
-static void
-lost_locked (void)
+ * say so once (with g_warning() when @warn, else the caller's error
+ * does). Returns how it ended, for the caller's message. */
+static char *
+lost_locked (gboolean warn)
 {
   GPid pid = server.pid;
   g_autofree char *how = NULL;
@@ -224,8 +253,10 @@ lost_locked (void)
     }
 
   how = r == pid ? describe_wait_status (status) : g_strdup (_("is gone"));
-  g_warning (_("The psf forkserver (pid %d) %s; a new one starts with the next task"),
-             (int) pid, how);
+  if (warn)
+    g_warning (_("The psf forkserver (pid %d) %s; a new one starts with the next task"),
+               (int) pid, how);
+  return g_steal_pointer (&how);
 }
 
 static void
@@ -233,7 +264,7 @@ forkserver_lost (guint generation)
 {
   g_mutex_lock (&server_lock);
   if (server.sock >= 0 && server.generation == generation && server_is_ours_locked ())
-    lost_locked ();
+    g_free (lost_locked (TRUE));
   g_mutex_unlock (&server_lock);
 }
 
@@ -247,8 +278,11 @@ helper_error (GError     **error,
   return FALSE;
 }
 
+/* Fails with *@helper_missing set when the helper cannot be run at all
+ * (SPAWN could not run it either). */
 static gboolean
-spawn_server_locked (GError **error)
+spawn_server_locked (gboolean  *helper_missing,
+                     GError   **error)
 {
   const char *helper = psf_fork_process_get_helper_path ();
   posix_spawn_file_actions_t actions;
@@ -263,7 +297,10 @@ spawn_server_locked (GError **error)
   int r;
 
   if (stat (helper, &st) < 0 || access (helper, X_OK) < 0)
-    return helper_error (error, helper, errno);
+    {
+      *helper_missing = TRUE;
+      return helper_error (error, helper, errno);
+    }
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
@@ -327,6 +364,7 @@ spawn_server_locked (GError **error)
   server.helper_ino = st.st_ino;
   server.helper_mtime = st.st_mtim;
   server.helper_checked = g_get_monotonic_time ();
+  server.spawned_at = server.helper_checked;
   server.euid = geteuid ();
   server.egid = getegid ();
   if (stat (".", &st) == 0)
@@ -360,7 +398,8 @@ server_is_current_locked (void)
 }
 
 static gboolean
-ensure_server_locked (GError **error)
+ensure_server_locked (gboolean  *helper_missing,
+                      GError   **error)
 {
   if (server.sock >= 0 && !server_is_ours_locked ())
     {
@@ -383,7 +422,7 @@ ensure_server_locked (GError **error)
       retire_locked ();
     }
 
-  return spawn_server_locked (error);
+  return spawn_server_locked (helper_missing, error);
 }
 
 /* The request of one task, built once and sent to whichever server. */
@@ -642,9 +681,11 @@ request_build (Request                    *request,
   return TRUE;
 }
 
-/* Returns 0 or an errno. */
+/* Returns 0 or an errno: ETIMEDOUT when the server's socket stays full
+ * until @deadline. */
 static int
-request_send_locked (Request *request)
+request_send_locked (Request *request,
+                     gint64   deadline)
 {
   union
   {
@@ -672,15 +713,25 @@ request_send_locked (Request *request)
 
   for (;;)
     {
-      if (sendmsg (server.sock, &msg, MSG_NOSIGNAL) >= 0)
+      struct pollfd pfd = { server.sock, POLLOUT, 0 };
+      gint64 left;
+
+      if (sendmsg (server.sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
         return 0;
-      if (errno != EINTR)
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN)
+        return errno;
+      left = (deadline - g_get_monotonic_time ()) / 1000;
+      if (left <= 0)
+        return ETIMEDOUT;
+      if (poll (&pfd, 1, (int) MIN (left, G_MAXINT)) < 0 && errno != EINTR)
         return errno;
     }
 }
 
-/* Reads exactly @len bytes before @deadline: 1, 0 at EOF, -1 on timeout
- * or error. */
+/* Reads exactly @len bytes before @deadline: 1, 0 at EOF, -1 on an error,
+ * -2 on timeout. */
 static int
 read_exactly (int     fd,
               void   *buffer,
@@ -699,7 +750,9 @@ read_exactly (int     fd,
       r = poll (&pfd, 1, (int) CLAMP (left, 0, G_MAXINT));
       if (r < 0 && errno == EINTR)
         continue;
-      if (r <= 0)
+      if (r == 0)
+        return -2;
+      if (r < 0)
         return -1;
 
       n = read (fd, (char *) buffer + got, len - got);
@@ -717,11 +770,13 @@ read_exactly (int     fd,
 static Answer
 await_started (int       fd,
                gboolean  with_setup,
+               gint64    deadline,
                GPid     *pid_out,
                gboolean *ours_out,
+               int      *exiting_out,
+               int      *refused_out,
                GError  **error)
 {
-  gint64 deadline = g_get_monotonic_time () + (gint64) STARTED_TIMEOUT_MS * 1000;
   gboolean setup_done = !with_setup;
   GPid pid = 0;
 
@@ -734,16 +789,12 @@ await_started (int       fd,
       } record;
       int r = read_exactly (fd, &record, sizeof record.status, deadline);
 
+      if (r == -2)
+        return ANSWER_TIMED_OUT;
       if (r < 0)
         return ANSWER_SERVER_GONE;
       if (r == 0)
-        {
-          if (pid == 0)
-            return ANSWER_SERVER_GONE;
-          g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                       _("The child process failed to set itself up"));
-          return ANSWER_FAILED;
-        }
+        return pid == 0 ? ANSWER_SERVER_GONE : ANSWER_SETUP_EOF;
 
       switch (record.status.magic)
         {
@@ -756,7 +807,13 @@ await_started (int       fd,
           setup_done = TRUE;
           break;
 
+        case PSF_FORKSERVER_EXITING:
+          /* A quick child may be done before the server said STARTED. */
+          *exiting_out = record.status.value;
+          break;
+
         case PSF_FORKSERVER_REFUSED:
+          *refused_out = record.status.value;
           g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
                        _("The forkserver could not start the child: %s"),
                        g_strerror (record.status.value));
@@ -777,10 +834,21 @@ await_started (int       fd,
           return ANSWER_FAILED;
 
         case PSF_FORKSERVER_EXITED:
+          {
+            g_autofree char *how = describe_wait_status (record.status.value);
+
+            /* TRANSLATORS: %s is how it ended, as in "was killed by
+             * signal 9 (Killed)". */
+            g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                         _("The child process %s while it set itself up"), how);
+            return ANSWER_FAILED;
+          }
+
         default:
-          /* Gone during its set-up, without a word. */
           g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                       _("The child process failed to set itself up"));
+                       _("The forkserver sent a record this psf does not know (%#x): "
+                         "is psf-child of another version?"),
+                       (guint) record.status.magic);
           return ANSWER_FAILED;
         }
     }
@@ -791,12 +859,35 @@ await_started (int       fd,
   return ANSWER_STARTED;
 }
 
+/* Whether the server of @generation has exited, looking for a short while:
+ * its end of a status pipe closes a moment before it becomes waitable. */
+static gboolean
+server_exited_locked (guint generation)
+{
+  if (server.sock < 0 || server.generation != generation || !server_is_ours_locked ())
+    return FALSE;
+
+  for (guint i = 0; i < 20; i++)
+    {
+      siginfo_t info;
+
+      memset (&info, 0, sizeof info);
+      if (waitid (P_PID, (id_t) server.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+        return errno == ECHILD;
+      if (info.si_pid != 0)
+        return TRUE;
+      g_usleep (1000);
+    }
+  return FALSE;
+}
+
 /* The exit of one child, relayed on its status pipe. */
 typedef struct
 {
   PsfSubprocess *subprocess;
   int            fd;
   guint          generation;
+  int            exiting;     /* the status the child said it exits with, or -1 */
 } Relay;
 
 static void
@@ -825,15 +916,33 @@ relay_ready_cb (int          fd,
   if (psf_task_is_inherited (PSF_TASK (relay->subprocess)))
     return G_SOURCE_REMOVE;
 
-  do
-    n = read (relay->fd, &status, sizeof status);
-  while (n < 0 && errno == EINTR);
+  for (;;)
+    {
+      do
+        n = read (relay->fd, &status, sizeof status);
+      while (n < 0 && errno == EINTR);
 
-  if (n < 0 && errno == EAGAIN)
-    return G_SOURCE_CONTINUE;
+      if (n < 0 && errno == EAGAIN)
+        return G_SOURCE_CONTINUE;
+      if (n == sizeof status && status.magic == PSF_FORKSERVER_EXITING)
+        {
+          relay->exiting = status.value;
+          continue;
+        }
+      break;
+    }
 
   if (n == sizeof status && status.magic == PSF_FORKSERVER_EXITED)
     wait_status = status.value;
+  else if (relay->exiting >= 0)
+    {
+      /* The server went before it relayed the exit (stopped, then
+       * replaced), after the child said how it leaves. */
+      g_debug ("The forkserver is gone: process %d said it exits with %d",
+               (int) psf_subprocess_get_pid (relay->subprocess), relay->exiting);
+      forkserver_lost (relay->generation);
+      wait_status = W_EXITCODE (relay->exiting, 0);
+    }
   else
     {
       /* The server went before the exit reached us; the child went with
@@ -857,7 +966,8 @@ static void
 relay_watch (PsfSubprocess *subprocess,
              GPid           pid,
              int            status_fd,
-             guint          generation)
+             guint          generation,
+             int            exiting)
 {
   Relay *relay = g_new0 (Relay, 1);
   GSource *source;
@@ -865,6 +975,7 @@ relay_watch (PsfSubprocess *subprocess,
   relay->subprocess = g_object_ref (subprocess);
   relay->fd = status_fd;
   relay->generation = generation;
+  relay->exiting = exiting;
   psf_fork_guard_own_fd (status_fd);
 
   psf_subprocess_watch_relayed (subprocess, pid);
@@ -884,10 +995,72 @@ is_server_gone (int saved_errno)
          saved_errno == ENOTCONN || saved_errno == ECONNREFUSED;
 }
 
+/* A refusal that SPAWN does not meet: the server could not make a process
+ * or a thread (clone refused, RLIMIT_NPROC, memory). */
+static gboolean
+is_spawn_worth_trying (int saved_errno)
+{
+  return saved_errno == EAGAIN || saved_errno == ENOMEM ||
+         saved_errno == EPERM || saved_errno == ENOSYS;
+}
+
+/* The server did not answer by @deadline: it is stopped or wedged. It is
+ * killed and reaped, and the next task starts a new one. */
+static void
+server_timed_out (guint       generation,
+                  gint64      waited_us,
+                  GError    **error)
+{
+  GPid pid = 0;
+
+  g_mutex_lock (&server_lock);
+  if (server.sock >= 0 && server.generation == generation && server_is_ours_locked ())
+    {
+      pid = server.pid;
+      g_free (lost_locked (FALSE));
+    }
+  g_mutex_unlock (&server_lock);
+
+  g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+               _("The psf forkserver (pid %d) did not answer within %d ms (stopped or "
+                 "stuck): it was killed, and the next task starts a new one"),
+               (int) pid, (int) (waited_us / 1000));
+}
+
+/* EOF during the set-up of a child of the server's: the server died (the
+ * child went with it), or the child did, without a word. */
+static void
+setup_silent (guint     generation,
+              GError  **error)
+{
+  g_autofree char *how = NULL;
+  GPid pid = 0;
+
+  g_mutex_lock (&server_lock);
+  if (server_exited_locked (generation))
+    {
+      pid = server.pid;
+      how = lost_locked (FALSE);
+    }
+  g_mutex_unlock (&server_lock);
+
+  if (how != NULL)
+    /* TRANSLATORS: the second %s is how it ended, as in "was killed by
+     * signal 9 (Killed)". */
+    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                 _("The psf forkserver (pid %d) %s while it was starting the child, "
+                   "which went with it; the next task starts a new server"),
+                 (int) pid, how);
+  else
+    g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                 _("The child process failed to set itself up"));
+}
+
 gboolean
 psf_forkserver_start_child (PsfSubprocess              *subprocess,
                             const PsfForkserverLaunch  *launch,
                             GPid                       *pid_out,
+                            gboolean                   *use_spawn,
                             GError                    **error)
 {
   gboolean with_setup = launch->setup != NULL && !psf_child_setup_is_empty (launch->setup);
@@ -895,10 +1068,13 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   GPid pid = 0;
   gboolean ours = FALSE;
   int status_fd = -1;
+  int exiting = -1;
+  int refused = 0;
   guint generation = 0;
 
   g_return_val_if_fail (PSF_IS_SUBPROCESS (subprocess), FALSE);
 
+  *use_spawn = FALSE;
   if (launch->setup != NULL && launch->setup->child_setup != NULL)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
@@ -911,6 +1087,9 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
 
   for (guint attempt = 0; status_fd < 0; attempt++)
     {
+      gboolean helper_missing = FALSE;
+      gint64 sent_at;
+      gint64 deadline;
       int status[2];
       Answer answer;
       int saved;
@@ -920,6 +1099,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
           request_clear (&request);
           g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
                        _("The psf forkserver died twice in a row while starting a child"));
+          *use_spawn = TRUE;
           return FALSE;
         }
 
@@ -935,15 +1115,20 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
 
       guard_server_lock ();
       g_mutex_lock (&server_lock);
-      if (!ensure_server_locked (error))
+      if (!ensure_server_locked (&helper_missing, error))
         {
           g_mutex_unlock (&server_lock);
           close (status[0]);
           close (status[1]);
           request_clear (&request);
+          *use_spawn = !helper_missing;
           return FALSE;
         }
       generation = server.generation;
+      sent_at = g_get_monotonic_time ();
+      deadline = sent_at + (gint64) ANSWER_TIMEOUT_MS * 1000;
+      if ((guint) g_atomic_int_get (&answered_generation) != generation)
+        deadline = MAX (deadline, server.spawned_at + (gint64) NEW_SERVER_TIMEOUT_MS * 1000);
 
       /* The request depends on the server (whether it needs our cwd), and
        * stdio is sent without looking first: a closed one fails the send
@@ -965,7 +1150,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
               request.generation = generation;
             }
           g_array_index (request.fds, int, 0) = status[1];
-          saved = request_send_locked (&request);
+          saved = request_send_locked (&request, deadline);
           if (check_stdio)
             break;
         }
@@ -973,7 +1158,10 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
       close (status[1]);
 
       if (saved == 0)
-        answer = await_started (status[0], with_setup, &pid, &ours, error);
+        answer = await_started (status[0], with_setup, deadline, &pid, &ours, &exiting,
+                                &refused, error);
+      else if (saved == ETIMEDOUT)
+        answer = ANSWER_TIMED_OUT;
       else if (is_server_gone (saved))
         answer = ANSWER_SERVER_GONE;
       else
@@ -985,14 +1173,20 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
 
       if (answer == ANSWER_STARTED)
         {
+          g_atomic_int_set (&answered_generation, generation);
           status_fd = status[0];
           break;
         }
 
       /* Closing it lets the server reap whatever it started. */
       close (status[0]);
-      if (answer == ANSWER_FAILED)
+      if (answer == ANSWER_TIMED_OUT)
+        server_timed_out (generation, g_get_monotonic_time () - sent_at, error);
+      else if (answer == ANSWER_SETUP_EOF)
+        setup_silent (generation, error);
+      if (answer != ANSWER_SERVER_GONE)
         {
+          *use_spawn = answer == ANSWER_FAILED && is_spawn_worth_trying (refused);
           request_clear (&request);
           return FALSE;
         }
@@ -1007,7 +1201,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
       psf_subprocess_watch (subprocess, pid);
     }
   else
-    relay_watch (subprocess, pid, status_fd, generation);
+    relay_watch (subprocess, pid, status_fd, generation, exiting);
   *pid_out = pid;
   return TRUE;
 }
@@ -1019,6 +1213,7 @@ psf_forkserver_start_fork_process (PsfForkProcess       *process,
                                    const PsfChildSetup  *setup,
                                    int                   output_fd,
                                    GPid                 *pid,
+                                   gboolean             *use_spawn,
                                    GError              **error)
 {
   PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (process);
@@ -1036,7 +1231,7 @@ psf_forkserver_start_fork_process (PsfForkProcess       *process,
 
   g_return_val_if_fail (launch.routine != NULL, FALSE);
 
-  return psf_forkserver_start_child (PSF_SUBPROCESS (process), &launch, pid, error);
+  return psf_forkserver_start_child (PSF_SUBPROCESS (process), &launch, pid, use_spawn, error);
 }
 
 gboolean

@@ -94,6 +94,11 @@ typedef struct
 #define PSF_FORKSERVER_REFUSED    0x72667370u /* "psfr" value: errno, pid 0 */
 #define PSF_FORKSERVER_SETUP_DONE 0x6f667370u /* "psfo" written by the child */
 #define PSF_FORKSERVER_EXITED     0x78667370u /* "psfx" value: wait status */
+/* Written by a forked child right before its _exit(): the exit status it
+ * leaves with. The host keeps it for the case where the server goes before
+ * it relays EXITED (stopped, then replaced): a child that did its work and
+ * exited is not reported killed. */
+#define PSF_FORKSERVER_EXITING    0x6c667370u /* "psfl" value: exit status */
 
 /* STARTED's value for a child of the host's own (CLONE_PARENT). */
 #define PSF_FORKSERVER_YOURS 1
