@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "test-utils.h"
 
@@ -230,4 +233,66 @@ psf_test_wait_fd (int fd,
   GPollFD pfd = { fd, G_IO_IN | G_IO_HUP | G_IO_ERR, 0 };
 
   return g_poll (&pfd, 1, timeout_ms) == 1;
+}
+
+/* Whether a user with no relation to the file could execute @path: every
+ * directory above it searchable by others, the file executable by them. */
+static gboolean
+executable_by_others (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  struct stat st;
+
+  if (stat (path, &st) != 0 || !(st.st_mode & S_IXOTH))
+    return FALSE;
+  for (;;)
+    {
+      char *parent;
+
+      if (stat (dir, &st) != 0 || !(st.st_mode & S_IXOTH))
+        return FALSE;
+      if (strcmp (dir, "/") == 0 || strcmp (dir, ".") == 0)
+        return TRUE;
+      parent = g_path_get_dirname (dir);
+      g_free (dir);
+      dir = parent;
+    }
+}
+
+static char *helper_copy;
+static char *helper_copy_dir;
+
+static void
+remove_helper_copy (void)
+{
+  g_unlink (helper_copy);
+  g_rmdir (helper_copy_dir);
+}
+
+const char *
+psf_test_helper_for_anyone (void)
+{
+  static char *path;
+  const char *built = g_getenv ("PSF_CHILD_PATH");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+
+  if (path != NULL)
+    return path;
+  g_assert_nonnull (built);
+  if (executable_by_others (built))
+    return path = g_strdup (built);
+
+  helper_copy_dir = g_dir_make_tmp ("psf-helper-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_assert_no_errno (chmod (helper_copy_dir, 0755));
+  helper_copy = g_build_filename (helper_copy_dir, "psf-child", NULL);
+  g_file_get_contents (built, &contents, &len, &error);
+  g_assert_no_error (error);
+  g_file_set_contents_full (helper_copy, contents, (gssize) len,
+                            G_FILE_SET_CONTENTS_NONE, 0755, &error);
+  g_assert_no_error (error);
+  atexit (remove_helper_copy);
+  return path = g_strdup (helper_copy);
 }

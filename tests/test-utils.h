@@ -110,4 +110,11 @@ gboolean    psf_test_wait_fd            (int fd,
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 
+/* The helper (PSF_CHILD_PATH), at a path any user can execute: the build
+ * tree's when every directory above it lets others through, else a copy
+ * in a world-readable temporary directory (a checkout under a mode-0700
+ * directory, as mktemp -d and private homes make, is out of reach of a
+ * child that runs as nobody). The copy goes at exit. */
+const char *psf_test_helper_for_anyone  (void);
+
 G_END_DECLS
