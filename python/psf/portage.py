@@ -11,8 +11,8 @@ arguments and keeps the same contract for Portage's callers, but the work
 is a Psf.SyncfsProcess: a small child made by psf. The task gets a GLib
 main context of its own, which Portage's event loop runs (its fds with
 add_reader(), its timeouts with call_later(), through Psf.LoopBridge);
-wait() with the loop idle, which is how dblink._post_merge_sync waits,
-waits for the psf task directly and then runs the loop for the listeners.
+wait() with the loop idle and no listener, which is how
+dblink._post_merge_sync waits, waits for the psf task directly.
 
 Switching is one line in dblink._post_merge_sync (portage/dbapi/vartree.py):
 
@@ -208,12 +208,13 @@ class SyncfsProcess(AsynchronousTask):
         super().addExitListener(f)
 
     def wait(self):
-        if (self.returncode is None and self._psf is not None
-                and not self.scheduler.is_running()):
-            # A caller that blocks (dblink._post_merge_sync): wait for the
-            # psf task itself, in its own context; then, if there are
-            # listeners, run the loop until they have run, as Portage's
-            # wait() leaves them.
+        if (self.returncode is None and self._watch is not None
+                and not self._listened and not self.scheduler.is_running()):
+            # A caller that blocks and listens to nothing, as
+            # dblink._post_merge_sync: there is nothing for the loop to
+            # run, so wait for the psf task itself, in its own context.
+            # With listeners the loop runs, as in Portage, so that they
+            # are called in the same order and have run when wait() returns.
             bridge = self._watch.bridge
             self._watch.close()
             self._watch = None
@@ -224,8 +225,6 @@ class SyncfsProcess(AsynchronousTask):
                 if self.returncode is None:
                     self._watch = _Watch(self.scheduler, bridge)
                 raise
-            if self._listened:
-                self.scheduler.run_until_complete(self.async_wait())
         return super().wait()
 
     def _cancel(self):

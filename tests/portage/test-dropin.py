@@ -278,6 +278,20 @@ def listener_order():
 
 
 @case
+def wait_runs_listeners():
+    """when wait() returns, the start and exit listeners added before it have run"""
+    def scenario(cls):
+        calls = []
+        p = cls(paths=('/tmp',), scheduler=loop)
+        p.addStartListener(lambda t: calls.append(('start', t.returncode)))
+        p.addExitListener(lambda t: calls.append(('exit', t.returncode)))
+        p.start()
+        rc = p.wait()
+        return rc, calls
+    equal(both(scenario), (0, [('start', None), ('exit', 0)]), 'returncode, calls')
+
+
+@case
 def listeners_after_exit():
     """listeners added after the exit run on the next iteration, again when re-added"""
     def scenario(cls):
