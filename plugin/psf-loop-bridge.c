@@ -21,15 +21,16 @@
  *    saw (or, when it passes none, with a poll() of the kept fds that does
  *    not wait), then g_main_context_dispatch() if anything is ready.
  *
- * Each half acquires the context for its own duration only, so a blocking
- * psf_task_wait() in the same thread (or a GMainLoop run over the same
- * context later) keeps working between them. If the context changed its
- * sources in between, g_main_context_check() says so and nothing is
- * dispatched; the next prepare() picks the change up. A dispatch() without
- * a prepare() before it is one non-blocking iteration.
- *
- * The context's own wakeup fd is among the fds, so a source added from
- * another thread (a GCancellable fired there, say) wakes the foreign loop.
+ * The context is acquired from prepare() to dispatch(): while the foreign
+ * loop waits, its thread owns the context, as a thread in a GMainLoop does.
+ * That matters: GLib signals the context's wakeup fd (which is among the
+ * fds) for a source attached from another thread only when the context
+ * has an owner, so a GCancellable fired in another thread wakes the
+ * foreign loop only this way. Acquiring is recursive, so a blocking
+ * psf_task_wait() in the same thread still works in between. If the
+ * context changed its sources in between, g_main_context_check() says so
+ * and nothing is dispatched; the next prepare() picks the change up. A
+ * dispatch() without a prepare() before it is one non-blocking iteration.
  */
 
 #include "config.h"
@@ -51,6 +52,7 @@ struct _PsfLoopBridge
   guint         fds_size;
   int           max_priority;
   gboolean      prepared;
+  gboolean      acquired;       /* from prepare() to dispatch() */
 };
 
 enum {
@@ -92,8 +94,12 @@ G_DEFINE_FINAL_TYPE (PsfLoopBridge, psf_loop_bridge, G_TYPE_OBJECT)
  * prepare. The context's own wakeup fd is always in the list: work queued
  * from other threads wakes the foreign loop.
  *
- * A bridge is used from one thread at a time. Each call acquires the context
- * only while it runs, so [method@Psf.Task.wait] still works in between.
+ * A bridge is used from one thread. From prepare() to dispatch() that thread
+ * owns the context (see g_main_context_acquire()), as a thread running a
+ * [struct@GLib.MainLoop] does: that is what lets work queued from other
+ * threads wake the foreign loop. [method@Psf.Task.wait] still works in that
+ * thread in between; another thread cannot run the context until the next
+ * dispatch() (or until the bridge is dropped, in its thread).
  *
  * ```c
  * g_autoptr(PsfLoopBridge) bridge = psf_loop_bridge_new (NULL);
@@ -129,6 +135,8 @@ psf_loop_bridge_finalize (GObject *object)
 {
   PsfLoopBridge *self = PSF_LOOP_BRIDGE (object);
 
+  if (self->acquired)
+    g_main_context_release (self->context);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->fds, g_free);
 
@@ -297,9 +305,9 @@ psf_loop_bridge_start_task (PsfLoopBridge  *self,
  * @self: a #PsfLoopBridge
  * @error: return location for a #GError
  *
- * The first half of a main context iteration: prepares the context's
- * sources and collects the file descriptors to watch until the next
- * [method@Psf.LoopBridge.dispatch]. Read them with
+ * The first half of a main context iteration: acquires the context (until
+ * the next [method@Psf.LoopBridge.dispatch]), prepares its sources and
+ * collects the file descriptors to watch until then. Read them with
  * [method@Psf.LoopBridge.get_n_fds], [method@Psf.LoopBridge.get_fd] and
  * [method@Psf.LoopBridge.get_events].
  *
@@ -322,8 +330,12 @@ psf_loop_bridge_prepare (PsfLoopBridge  *self,
   g_return_val_if_fail (PSF_IS_LOOP_BRIDGE (self), -1);
   g_return_val_if_fail (error == NULL || *error == NULL, -1);
 
-  if (!psf_loop_bridge_acquire (self, error))
-    return -1;
+  if (!self->acquired)
+    {
+      if (!psf_loop_bridge_acquire (self, error))
+        return -1;
+      self->acquired = TRUE;
+    }
 
   ready = g_main_context_prepare (self->context, &self->max_priority);
   while ((n = g_main_context_query (self->context, self->max_priority, &timeout,
@@ -335,8 +347,6 @@ psf_loop_bridge_prepare (PsfLoopBridge  *self,
     }
   self->n_fds = n;
   self->prepared = TRUE;
-
-  g_main_context_release (self->context);
 
   return ready ? 0 : timeout;
 }
@@ -448,11 +458,10 @@ psf_loop_bridge_dispatch (PsfLoopBridge  *self,
       return FALSE;
     }
 
-  if (!psf_loop_bridge_acquire (self, error))
-    return FALSE;
-
-  if (!self->prepared)
+  if (!self->prepared || !self->acquired)
     {
+      if (!psf_loop_bridge_acquire (self, error))
+        return FALSE;
       dispatched = g_main_context_iteration (self->context, FALSE);
       g_main_context_release (self->context);
       return dispatched;
@@ -479,6 +488,7 @@ psf_loop_bridge_dispatch (PsfLoopBridge  *self,
       dispatched = TRUE;
     }
 
+  self->acquired = FALSE;
   g_main_context_release (self->context);
 
   return dispatched;

@@ -217,6 +217,8 @@ def _wait_interruptibly(task, context):
     signal interrupts: Python runs its handler as soon as poll() returns,
     and an exception it raises (KeyboardInterrupt) leaves this loop with
     nothing of the task changed."""
+    # The bridge holds the context from prepare() to dispatch(); dropped in
+    # the finally below even when a signal handler raised in between.
     bridge = Psf.LoopBridge.new(context)
     wake_r, wake_w = socket.socketpair()
     try:
@@ -248,6 +250,7 @@ def _wait_interruptibly(task, context):
         finally:
             signal.set_wakeup_fd(old_wakeup, warn_on_full_buffer=False)
     finally:
+        bridge = None
         wake_r.close()
         wake_w.close()
 
