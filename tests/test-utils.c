@@ -296,3 +296,23 @@ psf_test_helper_for_anyone (void)
   atexit (remove_helper_copy);
   return path = g_strdup (helper_copy);
 }
+
+gboolean
+psf_test_root_is_mount_point (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], " ", 6);
+
+      /* ID PARENT MAJOR:MINOR ROOT MOUNT-POINT ... */
+      if (g_strv_length (fields) >= 5 && strcmp (fields[4], "/") == 0)
+        return TRUE;
+    }
+  return FALSE;
+}

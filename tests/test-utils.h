@@ -117,4 +117,8 @@ char        psf_test_proc_state         (GPid pid);
  * child that runs as nobody). The copy goes at exit. */
 const char *psf_test_helper_for_anyone  (void);
 
+/* Whether / is a mount point here (not a chroot into a plain directory):
+ * making the mounts of a new namespace private needs one. */
+gboolean    psf_test_root_is_mount_point (void);
+
 G_END_DECLS
