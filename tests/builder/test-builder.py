@@ -11,7 +11,8 @@
 # with a scratch HOME and XDG folders, GSETTINGS_BACKEND=memory, the plugin's
 # installed files (the same list meson installs) and the test driver
 # (driver/) in $XDG_DATA_HOME/gnome-builder/plugins/, and psf taken from the
-# build tree (GI_TYPELIB_PATH, LD_LIBRARY_PATH, PSF_CHILD_PATH from meson).
+# build tree (GI_TYPELIB_PATH, LD_LIBRARY_PATH, PSF_CHILD_PATH and PYTHONPATH
+# for psf's overrides, from meson).
 # The driver asks Builder's build manager for INSTALL, copies the build log
 # to build.log, writes result.json and quits Builder. Each case writes the
 # project's .buildconfig: the install prefix (a scratch folder) and, for the
@@ -62,7 +63,7 @@ G_IO_ERROR_CANCELLED = 19
 
 # What Builder's process gets from the test's own environment.
 PASSED_ENV = ('PATH', 'GI_TYPELIB_PATH', 'LD_LIBRARY_PATH', 'PSF_CHILD_PATH',
-              'PSF_LOCALEDIR', 'LC_ALL', 'LANGUAGE', 'TMPDIR')
+              'PSF_LOCALEDIR', 'PYTHONPATH', 'LC_ALL', 'LANGUAGE', 'TMPDIR')
 
 
 class Skip(Exception):
@@ -326,6 +327,9 @@ def case_install_is_synced(args, strace):
     run = Run(args, 'sync', trace=True).wait()
     try:
         assert_build_ok(run)
+        if os.environ.get('PYTHONPATH'):
+            # as with an installed psf, whose overrides are on Python's path
+            assert run.result.get('psf_overrides'), 'Builder did not load psf\'s overrides'
         pid = run.started_pid()
         lines = run.log_lines('stdout')
         synced = [line for line in lines if line.startswith('psf: synced filesystem ')]

@@ -18,6 +18,7 @@
 import json
 import os
 import re
+import sys
 import traceback
 
 import gi
@@ -109,6 +110,8 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         self.done = True
         self._record('finished')
         outcome['seconds'] = (GLib.get_monotonic_time() - self.started_at) / 1e6
+        # Whether Builder's Python took psf's PyGObject overrides (PYTHONPATH).
+        outcome['psf_overrides'] = 'gi.overrides.Psf' in sys.modules
         path = os.path.join(self.out, 'result.json')
         with open(path + '.tmp', 'w', encoding='utf-8') as f:
             json.dump(outcome, f)
