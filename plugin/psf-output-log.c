@@ -29,6 +29,7 @@
 
 #include "psf-error.h"
 #include "psf-error-private.h"
+#include "psf-fork-guard-private.h"
 #include "psf-i18n-private.h"
 #include "psf-output-log-private.h"
 
@@ -53,6 +54,10 @@ struct _PsfOutputLog
   GMainContext  *context;
   GSourceFunc    done_func;
   gpointer       done_data;
+
+  /* The process it was made in: a fork's copy reads, closes and signals
+   * nothing of it (psf-fork-guard.c). */
+  guint          fork_generation;
 };
 
 static gboolean
@@ -158,6 +163,8 @@ psf_output_log_new (const char  *logfile,
       log->child_fd = fds[1];
     }
   g_unix_set_fd_nonblocking (log->master_fd, TRUE, NULL);
+  log->fork_generation = psf_fork_guard_generation ();
+  psf_fork_guard_own_fd (log->master_fd);
 
   return g_steal_pointer (&log);
 }
@@ -320,6 +327,13 @@ output_ready_cb (int          fd,
   PsfOutputLog *log = data;
   guint8 buffer[65536];
 
+  /* A fork's copy: the output is the parent's to read. */
+  if (log->fork_generation != psf_fork_guard_generation ())
+    {
+      g_clear_pointer (&log->source, g_source_unref);
+      return G_SOURCE_REMOVE;
+    }
+
   for (;;)
     {
       ssize_t n = read (fd, buffer, sizeof buffer);
@@ -382,8 +396,14 @@ psf_output_log_free (PsfOutputLog *log)
       g_source_destroy (log->source);
       g_source_unref (log->source);
     }
-  if (log->master_fd >= 0)
-    close (log->master_fd);
+  psf_fork_guard_close_fd (&log->master_fd, log->fork_generation);
+  if (log->fork_generation != psf_fork_guard_generation ())
+    {
+      /* A fork's copy: the log file, the filter and its pipes are the
+       * parent's. Their fds may be someone else's files by now, and the
+       * filter is not ours to stop: left alone, not freed. */
+      return;
+    }
   if (log->child_fd >= 0)
     close (log->child_fd);
   while (!g_queue_is_empty (&log->pending))
