@@ -4,8 +4,8 @@
 #
 # Builder loads this module through libpeas's python3 loader (see
 # psf-builder.plugin). For every build pipeline it attaches one stage at
-# INSTALL|AFTER, so it runs after the build system's own install step and
-# after the configuration's post-install commands. The stage:
+# INSTALL|AFTER, so it runs after the build system's own install step. The
+# stage:
 #
 #   1. reads the per-configuration switch PSF_BUILDER_SYNC from the build
 #      configuration's environment (unset, 1/true/yes/on: on; 0/false/no/off:
