@@ -120,7 +120,7 @@ test_timeout_from_the_bridge (void)
   g_autoptr(GError) error = NULL;
   gboolean saw_timeout = FALSE;
 
-  psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 100);
+  psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 1000);
   psf_test_assert_ok (psf_loop_bridge_start_task (bridge, task, &error), error);
   drive_until_exited (bridge, task, FALSE, NULL, &saw_timeout);
   g_assert_true (saw_timeout);
