@@ -8,6 +8,15 @@
 #include "psf-error.h"
 #include "psf-error-private.h"
 
+/**
+ * psf_error_quark:
+ *
+ * Gets the quark of psf's error domain; C code uses %PSF_ERROR instead.
+ *
+ * Returns: the quark of the %PSF_ERROR domain
+ *
+ * Since: 1.0
+ */
 G_DEFINE_QUARK (psf-error-quark, psf_error)
 
 gboolean

@@ -1141,6 +1141,8 @@ psf_fork_process_new_with_func (PsfForkFunc    func,
  * psf_fork_process_get_start_method:
  * @self: a #PsfForkProcess
  *
+ * Gets how the child of @self is made.
+ *
  * Returns: the [property@Psf.ForkProcess:start-method]
  *
  * Since: 1.0

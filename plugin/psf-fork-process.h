@@ -93,6 +93,34 @@ typedef int (*PsfForkFunc) (int      report_fd,
  *
  * Since: 1.0
  */
+
+/**
+ * PsfForkProcessClass::prepare:
+ * @self: a #PsfForkProcess
+ * @error: return location for a #GError
+ *
+ * Called on the parent side by start(), before the child is created: gives
+ * the bytes the child routine gets as its input. An error here fails
+ * start() and nothing is created.
+ *
+ * Returns: (transfer full) (nullable): the routine's input, or %NULL for
+ *   none (and when @error is set)
+ *
+ * Since: 1.0
+ */
+
+/**
+ * PsfForkProcessClass::report:
+ * @self: a #PsfForkProcess
+ * @report: every byte the child wrote on its report channel
+ *
+ * Called on the parent side, in the task's context, once the child was
+ * reaped and its report channel drained, before [signal@Psf.Task::exited]:
+ * a subclass decodes what its routine reported.
+ *
+ * Since: 1.0
+ */
+
 struct _PsfForkProcessClass
 {
   PsfSpawnProcessClass parent_class;

@@ -1120,6 +1120,8 @@ psf_spawn_process_new (const char * const *argv)
  * psf_spawn_process_get_argv:
  * @self: a #PsfSpawnProcess
  *
+ * Gets the command line the child executes.
+ *
  * Returns: (transfer none) (array zero-terminated=1) (element-type filename) (nullable):
  *   the [property@Psf.SpawnProcess:argv]
  *
@@ -1161,6 +1163,8 @@ psf_spawn_process_set_argv (PsfSpawnProcess    *self,
 /**
  * psf_spawn_process_get_env:
  * @self: a #PsfSpawnProcess
+ *
+ * Gets the environment the child gets, or %NULL for the host's.
  *
  * Returns: (transfer none) (array zero-terminated=1) (element-type filename) (nullable):
  *   the [property@Psf.SpawnProcess:env]
@@ -1204,6 +1208,8 @@ psf_spawn_process_set_env (PsfSpawnProcess    *self,
  * psf_spawn_process_get_cwd:
  * @self: a #PsfSpawnProcess
  *
+ * Gets the working directory the child starts in.
+ *
  * Returns: (type filename) (nullable): the [property@Psf.SpawnProcess:cwd]
  *
  * Since: 1.0
@@ -1246,6 +1252,8 @@ psf_spawn_process_set_cwd (PsfSpawnProcess *self,
  * psf_spawn_process_get_path_lookup:
  * @self: a #PsfSpawnProcess
  *
+ * Gets whether `argv[0]` is looked up in `PATH`.
+ *
  * Returns: the [property@Psf.SpawnProcess:path-lookup] flag
  *
  * Since: 1.0
@@ -1287,6 +1295,8 @@ psf_spawn_process_set_path_lookup (PsfSpawnProcess *self,
 /**
  * psf_spawn_process_get_close_fds:
  * @self: a #PsfSpawnProcess
+ *
+ * Gets whether the child gets only the fds it was given.
  *
  * Returns: the [property@Psf.SpawnProcess:close-fds] flag
  *

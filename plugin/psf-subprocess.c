@@ -706,6 +706,8 @@ psf_subprocess_init (PsfSubprocess *self)
  * psf_subprocess_get_pid:
  * @self: a #PsfSubprocess
  *
+ * Gets the process id of the child. It stays set after the child was reaped, for logs; psf never signals it then.
+ *
  * Returns: the child's pid, 0 before start()
  *
  * Since: 1.0
@@ -749,6 +751,8 @@ psf_subprocess_send_signal (PsfSubprocess  *self,
  * psf_subprocess_get_cancel_timeout:
  * @self: a #PsfSubprocess
  *
+ * Gets how long psf_task_cancel() waits after SIGTERM before it sends SIGKILL.
+ *
  * Returns: the [property@Psf.Subprocess:cancel-timeout] in milliseconds
  *
  * Since: 1.0
@@ -790,6 +794,8 @@ psf_subprocess_set_cancel_timeout (PsfSubprocess *self,
  * psf_subprocess_get_timeout:
  * @self: a #PsfSubprocess
  *
+ * Gets how long the child may run before the task cancels it (0: no limit).
+ *
  * Returns: the [property@Psf.Subprocess:timeout] in milliseconds
  *
  * Since: 1.0
@@ -830,6 +836,8 @@ psf_subprocess_set_timeout (PsfSubprocess *self,
 /**
  * psf_subprocess_get_timed_out:
  * @self: a #PsfSubprocess
+ *
+ * Gets whether the task was cancelled because its timeout expired.
  *
  * Returns: whether the [property@Psf.Subprocess:timeout] expired
  *

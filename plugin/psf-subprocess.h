@@ -29,6 +29,18 @@ G_DECLARE_DERIVABLE_TYPE (PsfSubprocess, psf_subprocess, PSF, SUBPROCESS, PsfTas
  *
  * Since: 1.0
  */
+
+/**
+ * PsfSubprocessClass::reaped:
+ * @self: a #PsfSubprocess
+ * @returncode: the returncode made from the child's wait status
+ *
+ * Called in the task's context once the child has been reaped. A subclass
+ * that still has to read what the child wrote chains up when it is done;
+ * chaining up records the exit.
+ *
+ * Since: 1.0
+ */
 struct _PsfSubprocessClass
 {
   PsfTaskClass parent_class;

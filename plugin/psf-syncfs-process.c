@@ -372,6 +372,8 @@ psf_syncfs_process_new (const char * const *paths)
  * psf_syncfs_process_get_paths:
  * @self: a #PsfSyncfsProcess
  *
+ * Gets the paths whose filesystems the task syncs.
+ *
  * Returns: (transfer none) (array zero-terminated=1) (element-type filename) (nullable):
  *   the [property@Psf.SyncfsProcess:paths]
  *
@@ -468,6 +470,8 @@ psf_syncfs_process_set_paths_bytes (PsfSyncfsProcess  *self,
 /**
  * psf_syncfs_process_get_sync_fallback:
  * @self: a #PsfSyncfsProcess
+ *
+ * Gets whether the child calls sync() when syncfs() is missing or failed.
  *
  * Returns: the [property@Psf.SyncfsProcess:sync-fallback] flag
  *

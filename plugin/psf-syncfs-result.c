@@ -152,6 +152,8 @@ psf_syncfs_results_decode (GPtrArray          *results,
  * psf_syncfs_result_get_path:
  * @self: a #PsfSyncfsResult
  *
+ * Gets the path this result is about.
+ *
  * Returns: (type filename): the path as it was given to the process
  *
  * Since: 1.0
@@ -167,6 +169,8 @@ psf_syncfs_result_get_path (PsfSyncfsResult *self)
 /**
  * psf_syncfs_result_get_status:
  * @self: a #PsfSyncfsResult
+ *
+ * Gets what the child did with the path.
  *
  * Returns: what happened to the path
  *
@@ -205,6 +209,8 @@ psf_syncfs_result_get_errno (PsfSyncfsResult *self)
 /**
  * psf_syncfs_result_get_device:
  * @self: a #PsfSyncfsResult
+ *
+ * Gets the filesystem that was synced (or found) for the path, as a device number: `major(dev)` and `minor(dev)` of `<sys/sysmacros.h>` split it.
  *
  * Returns: the device number (`st_dev`) of the filesystem that holds the
  *   path, or 0 when it could not be looked at

@@ -784,6 +784,8 @@ psf_task_poll (PsfTask *self,
  * psf_task_is_alive:
  * @self: a #PsfTask
  *
+ * Tells whether the task runs, as Portage's `isAlive()` does.
+ *
  * Returns: %TRUE between start() and the observed exit; %FALSE before
  *   start() and after the exit
  *
@@ -1077,6 +1079,8 @@ psf_task_wait_check_finish (PsfTask       *self,
  * psf_task_get_state:
  * @self: a #PsfTask
  *
+ * Gets where the task is in its life: new, running or exited.
+ *
  * Returns: the task's [property@Psf.Task:state]
  *
  * Since: 1.0
@@ -1094,6 +1098,8 @@ psf_task_get_state (PsfTask *self)
 /**
  * psf_task_get_returncode:
  * @self: a #PsfTask
+ *
+ * Gets the task's returncode: the child's exit status, or -N when signal N killed it.
  *
  * Returns: the [property@Psf.Task:returncode], %PSF_RETURNCODE_NONE until
  *   the exit
@@ -1113,6 +1119,8 @@ psf_task_get_returncode (PsfTask *self)
 /**
  * psf_task_get_cancelled:
  * @self: a #PsfTask
+ *
+ * Gets whether psf_task_cancel() was called (directly, through the task's cancellable or by its timeout).
  *
  * Returns: whether the task was cancelled
  *
@@ -1139,6 +1147,8 @@ psf_task_get_cancelled (PsfTask *self)
 /**
  * psf_task_get_background:
  * @self: a #PsfTask
+ *
+ * Gets whether the task keeps its output off the host's stdout.
  *
  * Returns: the [property@Psf.Task:background] flag
  *
@@ -1181,6 +1191,8 @@ psf_task_set_background (PsfTask  *self,
 /**
  * psf_task_get_cancellable:
  * @self: a #PsfTask
+ *
+ * Gets the #GCancellable whose cancellation cancels the task.
  *
  * Returns: (transfer none) (nullable): the [property@Psf.Task:cancellable]
  *

@@ -72,6 +72,39 @@ G_DECLARE_DERIVABLE_TYPE (PsfTask, psf_task, PSF, TASK, GObject)
  *
  * Since: 1.0
  */
+
+/**
+ * PsfTaskClass::check:
+ * @self: a #PsfTask
+ * @error: return location for the #GError that says what failed
+ *
+ * Turns the outcome of a finished task whose returncode is not 0 into an
+ * error for psf_task_wait_check_finish(). Subclasses say what failed (which
+ * path, which errno); the default names the returncode.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * PsfTaskClass::started:
+ * @self: a #PsfTask
+ *
+ * The class closure of [signal@Psf.Task::started]: a subclass overrides it
+ * to act once the child runs.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * PsfTaskClass::exited:
+ * @self: a #PsfTask
+ * @returncode: the task's returncode
+ *
+ * The class closure of [signal@Psf.Task::exited]: a subclass overrides it
+ * to act on the exit, with the returncode already set.
+ *
+ * Since: 1.0
+ */
 struct _PsfTaskClass
 {
   GObjectClass parent_class;
