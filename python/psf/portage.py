@@ -143,7 +143,8 @@ class SyncfsProcess(AsynchronousTask):
     """Syncs the filesystems that hold `paths` in a psf child; see the
     module's documentation."""
 
-    __slots__ = ('paths',) + _FORK_KEYWORDS + ('_psf', '_pid', '_watch', '_listened')
+    __slots__ = ('paths',) + _FORK_KEYWORDS + (
+        '_psf', '_pid', '_watch', '_listened', '_results')
 
     @property
     def pid(self):
@@ -154,9 +155,7 @@ class SyncfsProcess(AsynchronousTask):
     def results(self):
         """psf's per-path results (Psf.SyncfsResult) once the task has
         exited, else an empty list. Not in Portage."""
-        if self._psf is None or self.returncode is None:
-            return []
-        return self._psf.results
+        return list(self._results or ())
 
     def isAlive(self):
         return self._pid is not None and self.returncode is None
@@ -196,6 +195,10 @@ class SyncfsProcess(AsynchronousTask):
         if self._watch is not None:
             self._watch.close()
             self._watch = None
+        # Let go of the psf task, and with it of its main context's fd,
+        # even while the caller keeps this object.
+        self._results = task.results
+        self._psf = None
         self.returncode = returncode
         self._async_wait()
 

@@ -561,18 +561,25 @@ def merge_process_child():
 
 @case
 def no_fd_left():
-    """20 tasks leave no file descriptor behind"""
+    """20 finished tasks, kept or dropped, blocked on or awaited, hold no fd"""
     p = PsfSyncfs(paths=('/tmp',), scheduler=loop)
     p.start()
     p.wait()
     del p
     iterate()
     before = fd_count()
-    for _ in range(20):
+    kept = []
+    for i in range(20):
         p = PsfSyncfs(paths=('/tmp',), scheduler=loop)
+        if i % 2:
+            p.addExitListener(lambda t: None)
         p.start()
         p.wait()
-    del p
+        kept.append(p)
+    iterate()
+    equal(fd_count(), before, 'open fds with the tasks kept')
+    equal([p.returncode for p in kept], [0] * 20, 'returncodes')
+    del kept, p
     iterate()
     equal(fd_count(), before, 'open fds')
 
