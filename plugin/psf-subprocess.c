@@ -40,6 +40,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -355,6 +356,29 @@ psf_subprocess_kill_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The state letter of /proc/PID/stat, or 0 when there is no such process. */
+static char
+psf_subprocess_proc_state (GPid pid)
+{
+  char path[32];
+  char buffer[512];
+  const char *close_paren;
+  ssize_t n;
+  int fd;
+
+  g_snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  n = read (fd, buffer, sizeof buffer - 1);
+  close (fd);
+  if (n <= 0)
+    return 0;
+  buffer[n] = '\0';
+  close_paren = strrchr (buffer, ')');
+  return close_paren != NULL && close_paren[1] == ' ' ? close_paren[2] : 0;
+}
+
 /* Whether the child has exited, though its exit was not reaped (or
  * relayed) yet: a loop that was busy elsewhere, a forkserver that was
  * stopped. A pidfd is readable from the child's exit on. */
@@ -363,8 +387,22 @@ psf_subprocess_has_exited (PsfSubprocess *self)
 {
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
   struct pollfd pfd = { priv->pidfd, POLLIN, 0 };
+  siginfo_t info;
+  char state;
 
-  return priv->pidfd >= 0 && poll (&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
+  if (priv->pidfd >= 0)
+    return poll (&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
+
+  /* No pidfd (old kernels, valgrind): our own child is looked at without
+   * being reaped; one of the forkserver's, which it keeps as a zombie until
+   * its exit is relayed, through /proc. */
+  memset (&info, 0, sizeof info);
+  if (waitid (P_PID, (id_t) priv->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0)
+    return info.si_pid != 0;
+  if (errno != ECHILD)
+    return FALSE;
+  state = psf_subprocess_proc_state (priv->pid);
+  return state == 'Z' || state == 0;
 }
 
 static gboolean
