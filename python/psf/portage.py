@@ -10,7 +10,7 @@ calls syncfs() per path. psf.portage.SyncfsProcess takes the same
 arguments and keeps the same contract for Portage's callers, but the work
 is a Psf.SyncfsProcess: a small child made by psf. The task gets a GLib
 main context of its own, which Portage's event loop runs (its fds with
-add_reader(), its timeouts with call_later(), through Psf.LoopBridge);
+add_reader(), its timeouts with call_later(): psf.aio's driver);
 wait() with the loop idle and no listener, which is how
 dblink._post_merge_sync waits, waits for the psf task directly.
 
@@ -48,6 +48,8 @@ from gi.repository import GLib, Psf  # noqa: E402
 
 from _emerge.AsynchronousTask import AsynchronousTask  # noqa: E402
 
+from . import aio  # noqa: E402
+
 __all__ = ['SyncfsProcess']
 
 # The returncode of a task that could not run: what Portage's child
@@ -63,80 +65,11 @@ _FORK_KEYWORDS = (
     'unshare_net', 'unshare_pid',
 )
 
-_READ = int(GLib.IOCondition.IN | GLib.IOCondition.PRI
-            | GLib.IOCondition.HUP | GLib.IOCondition.ERR)
-_WRITE = int(GLib.IOCondition.OUT)
-
-
-class _Watch:
-    """Runs one task's own main context from a Portage event loop, through
-    a Psf.LoopBridge: the context's fds with add_reader()/add_writer(), its
-    next timeout with call_later(). The context is the task's alone, so
-    the watch ends with the task and nothing of it stays in the loop."""
-
-    __slots__ = ('loop', 'bridge', 'fds', 'timer', 'soon')
-
-    def __init__(self, loop, bridge):
-        self.loop = loop
-        self.bridge = bridge
-        self.fds = {}
-        self.timer = None
-        # Armed once the loop runs: a caller that waits with the loop idle
-        # never needs the loop to watch anything.
-        self.soon = loop.call_soon(self.run)
-
-    def arm(self):
-        timeout = self.bridge.prepare()
-        wanted = {}
-        for i in range(self.bridge.get_n_fds()):
-            fd = self.bridge.get_fd(i)
-            events = int(self.bridge.get_events(i))
-            read, write = wanted.get(fd, (False, False))
-            wanted[fd] = (read or bool(events & _READ), write or bool(events & _WRITE))
-        for fd, how in list(self.fds.items()):
-            if wanted.get(fd) != how:
-                self.unwatch(fd, how)
-        for fd, (read, write) in wanted.items():
-            if fd in self.fds:
-                continue
-            if read:
-                self.loop.add_reader(fd, self.run)
-            if write:
-                self.loop.add_writer(fd, self.run)
-            self.fds[fd] = (read, write)
-        if timeout == 0:
-            self.soon = self.loop.call_soon(self.run)
-        elif timeout > 0:
-            self.timer = self.loop.call_later(timeout / 1000.0, self.run)
-
-    def unwatch(self, fd, how):
-        # The fd may be closed already (the context's owner closes it when
-        # its source ends); asyncio then just forgets it.
-        del self.fds[fd]
-        if how[0]:
-            self.loop.remove_reader(fd)
-        if how[1]:
-            self.loop.remove_writer(fd)
-
-    def cancel_timers(self):
-        for handle in (self.timer, self.soon):
-            if handle is not None:
-                handle.cancel()
-        self.timer = self.soon = None
-
-    def run(self):
-        if self.bridge is None:
-            return
-        self.cancel_timers()
-        self.bridge.dispatch(None)
-        if self.bridge is not None:
-            self.arm()
-
-    def close(self):
-        self.cancel_timers()
-        for fd, how in list(self.fds.items()):
-            self.unwatch(fd, how)
-        self.bridge = None
+def _asyncio_loop(scheduler):
+    """The asyncio loop behind a Portage scheduler: an AsyncioEventLoop or
+    a SchedulerInterface (both have _loop), or an asyncio loop itself."""
+    loop = getattr(scheduler, '_loop', None)
+    return scheduler if loop is None else loop
 
 
 class SyncfsProcess(AsynchronousTask):
@@ -162,7 +95,8 @@ class SyncfsProcess(AsynchronousTask):
 
     def _start(self):
         # Without a scheduler (an AttributeError here) nothing is started.
-        self.scheduler.add_reader
+        loop = _asyncio_loop(self.scheduler)
+        loop.add_reader
         try:
             task = self._make_task()
             bridge = Psf.LoopBridge.new(None)
@@ -172,7 +106,10 @@ class SyncfsProcess(AsynchronousTask):
             return
         self._psf = task
         self._pid = task.pid
-        self._watch = _Watch(self.scheduler, bridge)
+        # The task's own context, run by the loop (psf.aio's driver): it
+        # is the task's alone, so the watch ends with the task and nothing
+        # of it stays in the loop.
+        self._watch = aio._Driver(loop, bridge.get_context())
 
     def _make_task(self):
         if self.paths is None:
@@ -218,7 +155,7 @@ class SyncfsProcess(AsynchronousTask):
             # run, so wait for the psf task itself, in its own context.
             # With listeners the loop runs, as in Portage, so that they
             # are called in the same order and have run when wait() returns.
-            bridge = self._watch.bridge
+            context = self._watch.context
             self._watch.close()
             self._watch = None
             try:
@@ -226,7 +163,7 @@ class SyncfsProcess(AsynchronousTask):
             except BaseException:
                 # Ctrl-C: the task runs on, watched by the loop again.
                 if self.returncode is None:
-                    self._watch = _Watch(self.scheduler, bridge)
+                    self._watch = aio._Driver(_asyncio_loop(self.scheduler), context)
                 raise
         return super().wait()
 
