@@ -12,7 +12,10 @@
 # Environment (meson test): PSF_APT_SNIPPET, the snippet whose hook calls
 # this tree's psf-syncfs; PSF_CHILD_PATH; PSF_TEST_SYNCFS_SHIM, the syncfs()
 # shim preloaded into apt-get for the failure cases (the hook's psf child
-# inherits it). Prints TAP; a case that cannot run here says why.
+# inherits it); PSF_TEST_FAULT_SHIM, the fault shim, for a psf-syncfs that
+# never ends (its waitid() hangs and ignores SIGTERM: only psf calls
+# waitid(), apt, dpkg and the shells reap with waitpid()). Prints TAP; a
+# case that cannot run here says why.
 
 import json
 import os
@@ -26,6 +29,7 @@ import traceback
 
 SNIPPET = os.environ['PSF_APT_SNIPPET']
 SHIM = os.environ.get('PSF_TEST_SYNCFS_SHIM', '')
+FAULT_SHIM = os.environ.get('PSF_TEST_FAULT_SHIM', '')
 PACKAGES = ('psf-tiny-a', 'psf-tiny-b', 'psf-tiny-c')
 
 TESTS = []
@@ -117,7 +121,7 @@ class Root:
     def env(self, **extra):
         env = dict(os.environ, APT_CONFIG=self.apt_conf, DEBIAN_FRONTEND='noninteractive',
                    LC_ALL='C.UTF-8')
-        for name in ('PSF_SHIM_SYNCFS_ERRNO', 'PSF_SHIM_SYNCFS_DELAY_MS', 'LD_PRELOAD'):
+        for name in ('PSF_SHIM_SYNCFS_ERRNO', 'PSF_SHIM_SYNCFS_DELAY_MS', 'LD_PRELOAD', 'PSF_FAULT'):
             env.pop(name, None)
         env.update(extra)
         return env
@@ -257,6 +261,26 @@ def timeout_does_not_hang_apt():
     lines = hook_lines(out.stderr)
     assert re.fullmatch(r'W: psf-apt-hook: Process \d+ timed out after 1000 ms', lines[0]), lines
     assert ROOT.read_report()['timed_out'] is True
+
+
+@test
+def stuck_psf_syncfs_is_stopped():
+    """psf-syncfs itself never ends (as when its child is stuck where even
+    SIGKILL waits): timeout(1) stops it 5 s after the timeout, apt goes on."""
+    if not FAULT_SHIM:
+        raise Skip('the fault shim was not built')
+    ROOT.configure(Timeout='1')
+    start = time.monotonic()
+    out = ROOT.apt('install', '--reinstall', 'psf-tiny-c', LD_PRELOAD=FAULT_SHIM,
+                   PSF_FAULT='waitid,action=hang-ignore-term')
+    elapsed = time.monotonic() - start
+    # 1 + 5 s, then SIGKILL 5 s later: about 11 s (generous bound).
+    assert 10 < elapsed < 40, elapsed
+    lines = hook_lines(out.stderr)
+    assert lines[0] == (f'W: psf-apt-hook: psf-syncfs did not end within 6 s and was stopped: '
+                        f'{ROOT.root}/ {ROOT.root}/var/lib/dpkg '
+                        f'{ROOT.root}/usr/share/psf-tiny-a/data.txt not confirmed on disk'), lines
+    assert ROOT.installed('psf-tiny-c')
 
 
 @test
