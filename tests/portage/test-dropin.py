@@ -15,8 +15,10 @@
 # fresh process with --case NAME; it exits 0 when the case holds.
 
 import argparse
+import atexit
 import errno
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -98,7 +100,9 @@ def both(scenario):
 
 
 def scratch_dir():
-    return tempfile.mkdtemp(prefix='psf-dropin-')
+    path = tempfile.mkdtemp(prefix='psf-dropin-')
+    atexit.register(shutil.rmtree, path, True)
+    return path
 
 
 def fd_count():
