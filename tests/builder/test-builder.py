@@ -262,13 +262,20 @@ class Run:
         return [line for line in self.log_lines('stdout') + self.log_lines('stderr')
                 if line.startswith('psf: ')]
 
-    def started_pid(self):
+    def started_pids(self):
+        pids = []
         for line in self.log_lines('stdout'):
             m = STARTED_LINE.match(line)
             if m:
                 assert m.group(2) == self.prefix, line
-                return int(m.group(3))
-        raise AssertionError('the stage never logged its child: %r' % self.psf_lines())
+                pids.append(int(m.group(3)))
+        assert pids, 'the stage never logged its child: %r' % self.psf_lines()
+        return pids
+
+    def started_pid(self):
+        pids = self.started_pids()
+        assert len(pids) == 1, self.psf_lines()
+        return pids[0]
 
     def describe(self):
         lines = ['scratch: %s' % self.scratch, 'result: %r' % self.result]
@@ -292,9 +299,9 @@ def assert_build_ok(run):
     assert os.path.isfile(os.path.join(run.prefix, INSTALLED)), 'nothing was installed'
 
 
-def install_end(run):
-    """When the last `ninja install` / `meson install` process exited
-    (strace time), after checking it exited with 0."""
+def install_ends(run):
+    """When each `ninja install` / `meson install` process exited (strace
+    time), in order, after checking that each exited with 0."""
     pids = set()
     for pid, _, call in run.trace:
         m = EXECVE_CALL.match(call)
@@ -306,7 +313,7 @@ def install_end(run):
     assert len(ends) == len(pids), 'an install process did not exit: %r' % ends
     for _, call in ends:
         assert call == '+++ exited with 0 +++', call
-    return max(stamp for stamp, _ in ends)
+    return sorted(stamp for stamp, _ in ends)
 
 
 def syncfs_calls(run):
@@ -321,32 +328,40 @@ def syncfs_calls(run):
 # --- the cases ---------------------------------------------------------------
 
 def case_install_is_synced(args, strace):
-    """After INSTALL, the psf child syncs the prefix's filesystem."""
+    """After each INSTALL, a psf child syncs the prefix's filesystem."""
     if strace:
         raise Skip(strace)
-    run = Run(args, 'sync', trace=True).wait()
+    run = Run(args, 'sync', trace=True, env={'PSF_BUILDER_TEST_BUILDS': '2'}).wait()
     try:
         assert_build_ok(run)
+        assert run.result.get('builds') == 2, run.result
         if os.environ.get('PYTHONPATH'):
             # as with an installed psf, whose overrides are on Python's path
             assert run.result.get('psf_overrides'), 'Builder did not load psf\'s overrides'
-        pid = run.started_pid()
+        pids = run.started_pids()
+        assert len(pids) == 2 and pids[0] != pids[1], run.psf_lines()
         lines = run.log_lines('stdout')
         synced = [line for line in lines if line.startswith('psf: synced filesystem ')]
-        assert len(synced) == 1, run.psf_lines()
-        assert '(%s' % run.prefix in synced[0], synced[0]
-        assert any(STAGE_TIME.match(line) for line in lines), run.psf_lines()
+        assert len(synced) == 2, run.psf_lines()
+        for line in synced:
+            assert '(%s' % run.prefix in line, line
+        assert len([line for line in lines if STAGE_TIME.match(line)]) == 2, run.psf_lines()
         errors = [line for line in run.log_lines('stderr') if line.startswith('psf: ')]
         assert not errors, errors
 
-        installed_at = install_end(run)
+        # Each build: its install processes end, then its child syncs the
+        # prefix, before the next build's install ends.
+        ends = install_ends(run)
         calls = [c for c in syncfs_calls(run) if c[2] == run.prefix]
-        assert calls, 'no syncfs() on %s in the trace: %r' % (run.prefix, syncfs_calls(run))
+        assert [c[0] for c in calls] == pids, \
+            'syncfs() on %s by %r, the stage logged %r' % (run.prefix, calls, pids)
+        previous = 0.0
         for call_pid, stamp, _, ret in calls:
-            assert call_pid == pid, 'syncfs() by pid %d, the stage logged %d' % (call_pid, pid)
             assert ret == 0, 'syncfs() returned %d' % ret
-            assert stamp > installed_at, \
-                'syncfs() at %.6f, before the install step ended at %.6f' % (stamp, installed_at)
+            before = [end for end in ends if previous < end < stamp]
+            assert before, 'syncfs() by %d at %.6f has no install step ending before it ' \
+                '(after %.6f): %r' % (call_pid, stamp, previous, ends)
+            previous = stamp
         return run
     except BaseException:
         run.failed = True
@@ -426,7 +441,7 @@ def case_switched_off(args, strace):
         assert run.psf_lines() == [
             'psf: syncing the installed files is off for this configuration '
             '(PSF_BUILDER_SYNC=0)'], run.psf_lines()
-        install_end(run)
+        install_ends(run)
         assert syncfs_calls(run) == [], syncfs_calls(run)
         return run
     except BaseException:

@@ -14,6 +14,8 @@
 #                             (Builder's stop button) as soon as the psf
 #                             stage logs the pid of its child
 #   PSF_BUILDER_TEST_TIMEOUT  seconds before the driver gives up (default 90)
+#   PSF_BUILDER_TEST_BUILDS   how many times to build to INSTALL, one after
+#                             the other while they succeed (default 1)
 
 import json
 import os
@@ -36,6 +38,8 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         self.workbench = workbench
         self.out = os.environ.get('PSF_BUILDER_TEST_OUT')
         self.cancel_on_start = os.environ.get('PSF_BUILDER_TEST_CANCEL') == '1'
+        self.builds_left = int(os.environ.get('PSF_BUILDER_TEST_BUILDS', '1'))
+        self.builds_done = 0
         self.done = False
         self.cancelled_pid = None
         self.log = None
@@ -64,11 +68,15 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
                 return GLib.SOURCE_CONTINUE
             self.manager = manager
             pipeline.add_log_observer(self._on_log)
-            self._record('build-requested')
-            manager.build_async(Ide.PipelinePhase.INSTALL, None, None, self._on_built)
+            self._build()
         except Exception:
             self._finish({'ok': False, 'error': 'driver: ' + traceback.format_exc()})
         return GLib.SOURCE_REMOVE
+
+    def _build(self):
+        self.builds_left -= 1
+        self._record('build-requested')
+        self.manager.build_async(Ide.PipelinePhase.INSTALL, None, None, self._on_built)
 
     def _on_log(self, stream, message, message_len, *data):
         line = message if message_len < 0 else message[:message_len]
@@ -90,6 +98,13 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         except GLib.Error as error:
             outcome = {'ok': False, 'domain': error.domain,
                        'code': error.code, 'error': error.message}
+        self._record('build-finished')
+        self.builds_done += 1
+        if outcome['ok'] and self.builds_left > 0:
+            # From the main loop, once the build manager is done with this one.
+            GLib.timeout_add(100, lambda: (self._build(), GLib.SOURCE_REMOVE)[1])
+            return
+        outcome['builds'] = self.builds_done
         if self.cancelled_pid is not None:
             outcome['cancelled_pid'] = self.cancelled_pid
         self._finish(outcome)
