@@ -317,6 +317,16 @@ class Filesystem:
         return copy
 
 
+def flush_count(dev):
+    """Cache-flush requests the block device has completed (the 16th field
+    of its sysfs stat, Linux 5.5 and later)."""
+    with open('/sys/block/%s/stat' % os.path.basename(dev), encoding='ascii') as f:
+        fields = f.read().split()
+    if len(fields) < 17:
+        raise Skip('%s has no flush counter in /sys/block (Linux before 5.5)' % dev)
+    return int(fields[15])
+
+
 def snapshot_image(image, copy):
     """Copies image to copy with O_DIRECT reads of its allocated ranges
     (the image is sparse; holes stay holes)."""

@@ -438,9 +438,19 @@ def check_synced_round(lab, target, runner):
         merge = rnd.merge
         merge.write()
         expected = merge.expected()
+        before = [crashsim.flush_count(fs.device) for fs in rnd.filesystems]
         outcome = runner(merge.paths)
+        flushes = [crashsim.flush_count(fs.device) - b
+                   for fs, b in zip(rnd.filesystems, before)]
         copies = rnd.cut()
         problems = []
+        # The image counts every completed write as on the disk, as a disk
+        # without a volatile cache would; a disk with one also needs the
+        # flush that makes it persistent, so each device must have got one.
+        for fs, n in zip(rnd.filesystems, flushes):
+            if n < 1:
+                problems.append('%s: no cache flush reached %s during the sync'
+                                % (fs.name, fs.device))
         if outcome.returncode != 0:
             problems.append('returncode %r, error %r' % (outcome.returncode, outcome.error))
         if [r[0] for r in outcome.results] != merge.paths:
@@ -465,7 +475,8 @@ def check_synced_round(lab, target, runner):
                 if merge.check_copy(entry, roots) is not None:
                     problems.append('%s skipped, but it exists after the cut' % entry.path)
         return problems, '%d paths reported synced or duplicate all intact after the cut, ' \
-            '%d skipped (ENOENT: renamed away)' % (durable, skipped)
+            '%d skipped (ENOENT: renamed away), cache flushes %s' % (
+                durable, skipped, '+'.join(str(n) for n in flushes))
     finally:
         rnd.teardown()
 
@@ -502,9 +513,13 @@ def volatile_round(lab):
         merge = rnd.merge
         merge.write()
         expected = merge.expected()
+        before = crashsim.flush_count(rnd.base.device)
         outcome = run_library('FORKSERVER')(merge.paths)
+        flushes = crashsim.flush_count(rnd.base.device) - before
         copies = rnd.cut()
         problems = []
+        if flushes:
+            problems.append('%d cache flushes reached the upper layer\'s device' % flushes)
         got = [(r[1], r[2]) for r in outcome.results]
         if outcome.returncode != 0 or got != [w[:2] for w in expected]:
             problems.append('reported %r (returncode %r), expected %r'
@@ -521,7 +536,8 @@ def volatile_round(lab):
             problems.append('the second filesystem lost %s' % lost_second)
         total = len([e for e in merge.entries if e.kind != 'gone' and e.rel[0] == 'root'])
         return problems, '%d of %d overlay paths reported synced were lost at the cut, ' \
-            'the second filesystem kept everything' % (len(lost_overlay), total)
+            'no cache flush reached the upper layer\'s device, the second filesystem kept ' \
+            'everything' % (len(lost_overlay), total)
     finally:
         rnd.teardown()
 
