@@ -19,7 +19,9 @@
  * SPAWN otherwise (the helper syncs distinct filesystems at once); no
  * forkserver is started unless asked for. JSON is written here, with an
  * escaper that always yields valid UTF-8 JSON, instead of loading a JSON
- * library; the mount table is only read when a column or --json needs it.
+ * library; libsmartcols is loaded (dlopen) only to print a table, so that
+ * --json and --quiet runs do not pay for its relocations; the mount table
+ * is only read when a column or --json needs it.
  *
  * Standard output goes through one FILE whose writes are checked: the first
  * write error (a full disk, a closed descriptor, EPIPE with SIGPIPE ignored)
@@ -35,6 +37,7 @@
 
 #define _GNU_SOURCE 1
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
@@ -550,24 +553,84 @@ columns_need_mounts (void)
   return FALSE;
 }
 
-static void
-print_table (GPtrArray *results)
+/* The few libsmartcols functions the table needs, looked up at the first
+ * table: a run with --json or --quiet never loads the library. */
+static struct
 {
-  struct libscols_table *table = scols_new_table ();
+  struct libscols_table  *(*new_table)               (void);
+  int                     (*table_set_stream)        (struct libscols_table *, FILE *);
+  int                     (*table_enable_raw)        (struct libscols_table *, int);
+  int                     (*table_enable_noheadings) (struct libscols_table *, int);
+  struct libscols_column *(*table_new_column)        (struct libscols_table *, const char *,
+                                                      double, int);
+  struct libscols_line   *(*table_new_line)          (struct libscols_table *,
+                                                      struct libscols_line *);
+  int                     (*line_set_data)           (struct libscols_line *, size_t,
+                                                      const char *);
+  int                     (*print_table)             (struct libscols_table *);
+  void                    (*unref_table)             (struct libscols_table *);
+} scols;
+
+static gboolean
+load_smartcols (GError **error)
+{
+  static const char * const names[] = {
+    "scols_new_table", "scols_table_set_stream", "scols_table_enable_raw",
+    "scols_table_enable_noheadings", "scols_table_new_column", "scols_table_new_line",
+    "scols_line_set_data", "scols_print_table", "scols_unref_table",
+  };
+  void **slots[] = {
+    (void **) &scols.new_table, (void **) &scols.table_set_stream,
+    (void **) &scols.table_enable_raw, (void **) &scols.table_enable_noheadings,
+    (void **) &scols.table_new_column, (void **) &scols.table_new_line,
+    (void **) &scols.line_set_data, (void **) &scols.print_table,
+    (void **) &scols.unref_table,
+  };
+  void *handle = dlopen (SMARTCOLS_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == G_N_ELEMENTS (slots));
+  for (guint i = 0; handle != NULL && i < G_N_ELEMENTS (names); i++)
+    if ((*slots[i] = dlsym (handle, names[i])) == NULL)
+      {
+        dlclose (handle);
+        handle = NULL;
+      }
+  if (handle == NULL)
+    {
+      const char *reason = dlerror ();
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   /* Translators: the first %s is a library (libsmartcols.so.1),
+                    * the second the reason the dynamic linker gives. */
+                   _("Cannot load %s to print the table: %s"), SMARTCOLS_SONAME,
+                   reason != NULL ? reason : g_strerror (ENOENT));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+print_table (GPtrArray  *results,
+             GError    **error)
+{
+  struct libscols_table *table;
   gboolean need_mounts = columns_need_mounts ();
   guint n_synced = 0;
 
+  if (!load_smartcols (error))
+    return FALSE;
+  table = scols.new_table ();
   if (table == NULL)
     g_error ("scols_new_table: %s", g_strerror (errno));
-  scols_table_set_stream (table, cli.out);
-  scols_table_enable_raw (table, cli.raw);
-  scols_table_enable_noheadings (table, cli.noheadings);
+  scols.table_set_stream (table, cli.out);
+  scols.table_enable_raw (table, cli.raw);
+  scols.table_enable_noheadings (table, cli.noheadings);
 
   for (guint j = 0; j < cli.n_columns; j++)
     {
       Column column = cli.columns[j];
 
-      if (scols_table_new_column (table, column_info[column].name,
+      if (scols.table_new_column (table, column_info[column].name,
                                   column_info[column].width_hint,
                                   column_info[column].flags) == NULL)
         g_error ("scols_table_new_column: %s", g_strerror (errno));
@@ -579,7 +642,7 @@ print_table (GPtrArray *results)
       PsfSyncfsStatus status = psf_syncfs_result_get_status (result);
       guint64 device = psf_syncfs_result_get_device (result);
       struct libmnt_fs *fs = need_mounts ? mount_for_device (device) : NULL;
-      struct libscols_line *line = scols_table_new_line (table, NULL);
+      struct libscols_line *line = scols.table_new_line (table, NULL);
       char buf[64];
 
       if (line == NULL)
@@ -626,12 +689,12 @@ print_table (GPtrArray *results)
               g_assert_not_reached ();
             }
           if (data != NULL && *data != '\0')
-            scols_line_set_data (line, j, data);
+            scols.line_set_data (line, j, data);
         }
     }
 
-  scols_print_table (table);
-  scols_unref_table (table);
+  scols.print_table (table);
+  scols.unref_table (table);
 
   if (!cli.raw && !cli.noheadings)
     {
@@ -646,6 +709,7 @@ print_table (GPtrArray *results)
                cli.elapsed_us / 1000.0, n_synced);
       fputc ('\n', cli.out);
     }
+  return TRUE;
 }
 
 /* ---------------------------------------------------------------- JSON */
@@ -1235,8 +1299,11 @@ main (int   argc,
 
   if (cli.json)
     print_json (results, exit_status);
-  else if (!cli.quiet && cli.started)
-    print_table (results);
+  else if (!cli.quiet && cli.started && !print_table (results, &error))
+    {
+      print_error (error->message);
+      exit_status = EXIT_FAILURE;
+    }
 
   if (cli.error != NULL)
     print_error (cli.error->message);

@@ -834,6 +834,24 @@ def output_option(tmp):
 
 
 @test
+def smartcols_only_for_tables(tmp):
+    """libsmartcols is loaded for a table only; without it a table fails clearly"""
+    libdir = os.path.join(tmp, 'lib')
+    os.mkdir(libdir)
+    with open(os.path.join(libdir, 'libsmartcols.so.1'), 'wb') as f:
+        f.write(b'not a library')
+    env = base_env(LD_LIBRARY_PATH=libdir + os.pathsep + os.environ.get('LD_LIBRARY_PATH', ''))
+    # Were it loaded at start, the dynamic linker would refuse to run at all.
+    parse_json(run(['--json', tmp], env=env))
+    expect_status(run(['--quiet', tmp], env=env), 0)
+    proc = run([tmp], env=env)
+    expect_status(proc, 1)
+    check(proc.stdout == b'', text(proc.stdout))
+    check(re.fullmatch(r'psf-syncfs: Cannot load libsmartcols\.so\.1 to print the table: '
+                       r'.*libsmartcols\.so\.1.*\n', text(proc.stderr)), text(proc.stderr))
+
+
+@test
 def raw_and_noheadings(tmp):
     """--raw: one space between cells, blanks escaped, no total line"""
     spaced = os.path.join(tmp, 'a b')
