@@ -25,7 +25,8 @@
 # are tested as root). Node ids are relative to the source's top; the
 # default is the smallest set that merges: one emerge of the baseline
 # test, which reaches _post_merge_sync twice. $PSF_PORTAGE_TESTS (node ids
-# separated by spaces) replaces it, e.g. "lib/portage/tests/emerge".
+# separated by ";", since ids may hold spaces) replaces it, e.g.
+# "lib/portage/tests/emerge".
 #
 # The copy is needed because the tests write beside themselves; it also
 # turns the files that stand for symbolic links (a link exported as a file
@@ -207,7 +208,8 @@ def main():
         skip_all('pytest is not installed for %s (Debian: python3-pytest)' % PYTHON)
     if os.geteuid() != 0:
         skip_all("Portage's merge tests are run as root")
-    tests = args.tests or os.environ.get('PSF_PORTAGE_TESTS', '').split() or DEFAULT_TESTS
+    from_env = [t.strip() for t in os.environ.get('PSF_PORTAGE_TESTS', '').split(';')]
+    tests = args.tests or [t for t in from_env if t] or DEFAULT_TESTS
 
     print('1..10')
     scratch = tempfile.mkdtemp(prefix='psf-portage-')
