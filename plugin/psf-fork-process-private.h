@@ -20,10 +20,6 @@ void        psf_fork_process_class_set_routine (PsfForkProcessClass *klass,
                                                 const char          *name,
                                                 PsfChildRoutine      fork_routine);
 
-/* Where the SPAWN method looks for its helper: $PSF_CHILD_PATH (set by
- * `meson devenv` and the tests), else the installed one. */
-const char *psf_fork_process_get_helper_path (void);
-
 /* The largest report a parent keeps; the rest is read and dropped. */
 #define PSF_FORK_PROCESS_MAX_REPORT (64u * 1024u * 1024u)
 

@@ -6,16 +6,16 @@
 /* Creating the child and hearing from it
  * ======================================
  *
- * start() makes the report channel, a pipe whose ends are both
- * close-on-exec, then creates the child with the start method:
- *
- *  - FORK: psf_fork_child_start() (psf-fork-child.c) forks the host; the
- *    child runs the C function, the class's built-in routine or ->run,
- *    with only async-signal-safe calls, and _exit()s with its result.
- *  - SPAWN: posix_spawn() of the helper psf-child with the routine's name;
- *    the report pipe becomes its fd 3 and the routine's input (a memfd)
- *    its fd 4. glibc's posix_spawn() uses CLONE_VFORK and reports a failed
- *    exec as an error, so a missing helper fails start() itself.
+ * start() refuses the options its child would not use, asks the subclass
+ * for the routine's input (->prepare), makes the report channel (a pipe
+ * whose ends are both close-on-exec) and, when the child has something to
+ * set up, the set-up channel. It then fills one PsfLaunch
+ * (plugin/launch/psf-launch-private.h) and makes one call for its start
+ * method: psf_launch_fork(), psf_launch_spawn() or
+ * psf_forkserver_start_child(), the last falling back to SPAWN for a task
+ * the server cannot serve. What was started is watched here: the report
+ * channel, and the child through PsfSubprocess (a child the forkserver
+ * forked is watched through the server's relay instead).
  *
  * The read end of the report channel is non-blocking and watched in the
  * task's context while the child runs, so a child never blocks on a full
@@ -53,6 +53,7 @@
 #include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
+#include "psf-launch-private.h"
 #include "psf-spawn-process-private.h"
 #include "psf-subprocess-private.h"
 #include "psf-task-private.h"
@@ -113,16 +114,6 @@ G_DEFINE_TYPE_WITH_PRIVATE (PsfForkProcess, psf_fork_process, PSF_TYPE_SPAWN_PRO
  *
  * Since: 1.0
  */
-
-const char *
-psf_fork_process_get_helper_path (void)
-{
-  const char *path = g_getenv ("PSF_CHILD_PATH");
-
-  if (path != NULL && *path != '\0')
-    return path;
-  return PSF_PKGLIBEXECDIR "/psf-child";
-}
 
 /* The FORK side of a class's routine lives in the type's qdata: the class
  * structure is public ABI and keeps only the name. */
@@ -334,306 +325,6 @@ psf_fork_process_arm_late_report_watch (PsfForkProcess *self)
                                                   "[psf] report channel (late watch)");
 }
 
-static int
-make_input_fd (GBytes  *input,
-               GError **error)
-{
-  gsize len = 0;
-  const guint8 *data = g_bytes_get_data (input, &len);
-  int fd = memfd_create ("psf-input", MFD_CLOEXEC);
-
-  if (fd < 0)
-    {
-      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
-      return -1;
-    }
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "write", "memfd");
-          close (fd);
-          return -1;
-        }
-      data += n;
-      len -= (gsize) n;
-    }
-  return fd;
-}
-
-/* A working directory the child cannot enter fails start() here, before
- * anything is made (the child checks again: it may go meanwhile). The
- * child does its chdir() with the host's credentials, as this does. */
-static gboolean
-check_cwd (const char  *cwd,
-           GError     **error)
-{
-  struct stat st;
-  int saved = 0;
-
-  if (cwd == NULL)
-    return TRUE;
-  if (stat (cwd, &st) < 0)
-    saved = errno;
-  else if (!S_ISDIR (st.st_mode))
-    saved = ENOTDIR;
-  else if (access (cwd, X_OK) < 0)
-    saved = errno;
-  if (saved == 0)
-    return TRUE;
-  return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "chdir", cwd);
-}
-
-/* What psf_fork_process_spawn_helper() gives the helper: fds that no
- * dup2() of its file actions can replace before they are read. */
-typedef struct
-{
-  int     floor;   /* above the helper's fds and every target */
-  GArray *copies;  /* made here, closed after posix_spawn() */
-} HelperFds;
-
-/* @fd, or a close-on-exec copy of it at or above @fds->floor when it is
- * below. The original stays (a source given with take_fd() is the task's
- * until the child has it: a failed start() must leave it). */
-static int
-helper_fd (HelperFds *fds,
-           int        fd,
-           GError   **error)
-{
-  int copy;
-
-  if (fd < 0 || fd >= fds->floor)
-    return fd;
-  copy = fcntl (fd, F_DUPFD_CLOEXEC, fds->floor);
-  if (copy < 0)
-    {
-      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
-      return -1;
-    }
-  g_array_append_val (fds->copies, copy);
-  return copy;
-}
-
-static void
-helper_fds_clear (HelperFds *fds)
-{
-  for (guint i = 0; i < fds->copies->len; i++)
-    close (g_array_index (fds->copies, int, i));
-  g_array_unref (fds->copies);
-}
-
-/* What psf_spawn_process_prepare_child() asked for. */
-typedef struct
-{
-  PsfChildSetup setup;
-  int           output_fd;     /* stdout+stderr of the child, or -1 */
-  int           setup_fd;      /* write end of the setup channel, or -1 */
-} ChildLaunch;
-
-static void
-add_setup_options (GPtrArray           *argv,
-                   const PsfChildSetup *setup)
-{
-  if (setup->cgroup_procs != NULL)
-    g_ptr_array_add (argv, g_strdup_printf ("--cgroup-procs=%s", setup->cgroup_procs));
-  if (setup->unshare_flags != 0)
-    g_ptr_array_add (argv, g_strdup_printf ("--unshare=%d", setup->unshare_flags));
-  if (setup->has_umask)
-    g_ptr_array_add (argv, g_strdup_printf ("--umask=%o", (guint) setup->umask_value));
-  if (setup->has_groups)
-    {
-      GString *groups = g_string_new ("--groups=");
-
-      for (gsize i = 0; i < setup->n_groups; i++)
-        g_string_append_printf (groups, "%s%u", i ? "," : "", (guint) setup->groups[i]);
-      g_ptr_array_add (argv, g_string_free (groups, FALSE));
-    }
-  if (setup->has_gid)
-    g_ptr_array_add (argv, g_strdup_printf ("--gid=%u", (guint) setup->gid));
-  if (setup->has_uid)
-    g_ptr_array_add (argv, g_strdup_printf ("--uid=%u", (guint) setup->uid));
-}
-
-/* Lays out the helper's fds with posix_spawn()'s file actions, which run
- * in order: first the report channel (3), the input (4) and the setup
- * channel (5), then stdout/stderr, then the fd map. Whatever they read
- * from is first given a number above every fd they write to (as GLib's
- * g_spawn does in its child), so a take_fd() source numbered 3 to 5, or
- * one that is another mapping's target, arrives intact. */
-static gboolean
-add_helper_fds (PsfForkProcess              *self,
-                posix_spawn_file_actions_t  *actions,
-                HelperFds                   *fds,
-                int                          report_write_fd,
-                int                          input_fd,
-                const ChildLaunch           *launch,
-                GError                     **error)
-{
-  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
-  const int *source_fds;
-  const int *target_fds;
-  guint n_fds;
-  int report;
-  int input = -1;
-  int setup = -1;
-  int output = -1;
-
-  psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
-  fds->floor = PSF_CHILD_SETUP_FD + 1;
-  for (guint i = 0; i < n_fds; i++)
-    fds->floor = MAX (fds->floor, target_fds[i] + 1);
-
-  if ((report = helper_fd (fds, report_write_fd, error)) < 0 ||
-      (input_fd >= 0 && (input = helper_fd (fds, input_fd, error)) < 0) ||
-      (launch->setup_fd >= 0 && (setup = helper_fd (fds, launch->setup_fd, error)) < 0) ||
-      (launch->output_fd >= 0 && (output = helper_fd (fds, launch->output_fd, error)) < 0))
-    return FALSE;
-
-  posix_spawn_file_actions_adddup2 (actions, report, PSF_CHILD_REPORT_FD);
-  if (input_fd >= 0)
-    posix_spawn_file_actions_adddup2 (actions, input, PSF_CHILD_INPUT_FD);
-  if (launch->setup_fd >= 0)
-    posix_spawn_file_actions_adddup2 (actions, setup, PSF_CHILD_SETUP_FD);
-  if (launch->output_fd >= 0)
-    {
-      posix_spawn_file_actions_adddup2 (actions, output, STDOUT_FILENO);
-      posix_spawn_file_actions_adddup2 (actions, output, STDERR_FILENO);
-    }
-  for (guint i = 0; i < n_fds; i++)
-    {
-      int source = helper_fd (fds, source_fds[i], error);
-
-      if (source < 0)
-        return FALSE;
-      posix_spawn_file_actions_adddup2 (actions, source, target_fds[i]);
-    }
-  return TRUE;
-}
-
-static gboolean
-psf_fork_process_spawn_helper (PsfForkProcess     *self,
-                               GBytes             *input,
-                               int                 report_write_fd,
-                               const ChildLaunch  *launch,
-                               GPid               *pid_out,
-                               GError            **error)
-{
-  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
-  const char *helper = psf_fork_process_get_helper_path ();
-  const char *routine = PSF_FORK_PROCESS_GET_CLASS (self)->routine;
-  const char * const *env = psf_spawn_process_get_env (spawn);
-  const char *cwd = psf_spawn_process_get_cwd (spawn);
-  const int *source_fds;
-  const int *target_fds;
-  guint n_fds;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  HelperFds fds = { 0 };
-  sigset_t mask;
-  int input_fd = -1;
-  pid_t pid;
-  int r;
-
-  /* glibc's posix_spawn() reports a failed exec, but emulations of vfork
-   * (valgrind, qemu-user) do not: look first, so the error always comes
-   * from start() and names the path. */
-  if (access (helper, X_OK) != 0)
-    {
-      int saved = errno;
-
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                   _("Cannot run the helper %s: %s"), helper, g_strerror (saved));
-      return FALSE;
-    }
-
-  if (launch->setup.child_setup != NULL)
-    {
-      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
-                   _("A child-setup function needs the FORK start method"));
-      return FALSE;
-    }
-
-  psf_spawn_process_get_fd_map (spawn, &source_fds, &target_fds, &n_fds);
-  for (guint i = 0; i < n_fds; i++)
-    {
-      if (target_fds[i] == PSF_CHILD_REPORT_FD || target_fds[i] == PSF_CHILD_INPUT_FD ||
-          (launch->setup_fd >= 0 && target_fds[i] == PSF_CHILD_SETUP_FD))
-        {
-          g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
-                       _("fd %d is used by the helper of the SPAWN start method"),
-                       target_fds[i]);
-          return FALSE;
-        }
-    }
-
-  if (input != NULL && (input_fd = make_input_fd (input, error)) < 0)
-    return FALSE;
-
-  posix_spawn_file_actions_init (&actions);
-  posix_spawnattr_init (&attr);
-  fds.copies = g_array_new (FALSE, FALSE, sizeof (int));
-
-  if (!add_helper_fds (self, &actions, &fds, report_write_fd, input_fd, launch, error))
-    {
-      posix_spawn_file_actions_destroy (&actions);
-      posix_spawnattr_destroy (&attr);
-      helper_fds_clear (&fds);
-      if (input_fd >= 0)
-        close (input_fd);
-      return FALSE;
-    }
-  if (cwd != NULL)
-    posix_spawn_file_actions_addchdir_np (&actions, cwd);
-  /* The copies are above the fds kept: they go too. */
-  if (psf_spawn_process_get_close_fds (spawn))
-    posix_spawn_file_actions_addclosefrom_np (&actions, fds.floor);
-
-  /* The helper starts with default dispositions and nothing blocked,
-   * whatever the host (or the thread calling start()) had. */
-  sigemptyset (&mask);
-  posix_spawnattr_setsigmask (&attr, &mask);
-  sigfillset (&mask);
-  sigdelset (&mask, SIGKILL);
-  sigdelset (&mask, SIGSTOP);
-  posix_spawnattr_setsigdefault (&attr, &mask);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  g_ptr_array_add (argv, g_strdup (psf_spawn_process_get_opt_name (spawn) != NULL ?
-                                   psf_spawn_process_get_opt_name (spawn) : helper));
-  g_ptr_array_add (argv, g_strdup (routine));
-  if (launch->setup_fd >= 0)
-    add_setup_options (argv, &launch->setup);
-  g_ptr_array_add (argv, NULL);
-
-  r = posix_spawn (&pid, helper, &actions, &attr, (char **) argv->pdata,
-                   env != NULL ? (char **) env : environ);
-
-  posix_spawn_file_actions_destroy (&actions);
-  posix_spawnattr_destroy (&attr);
-  helper_fds_clear (&fds);
-  if (input_fd >= 0)
-    close (input_fd);
-
-  if (r != 0)
-    {
-      /* The file actions fail the same way as the exec: a working
-       * directory gone since check_cwd() is the likelier cause. */
-      if (!check_cwd (cwd, error))
-        return FALSE;
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                   _("Cannot run the helper %s: %s"), helper, g_strerror (r));
-      return FALSE;
-    }
-
-  *pid_out = pid;
-  return TRUE;
-}
-
 /* A spawn option the child of @self would not use is refused by start(),
  * never ignored in silence: argv and path-lookup (the child runs a routine,
  * not a program), env with FORK (a fork keeps the host's environment),
@@ -709,66 +400,6 @@ psf_fork_process_run_method (void *instance,
 }
 
 static gboolean
-psf_fork_process_fork (PsfForkProcess     *self,
-                       GBytes             *input,
-                       int                 report_read_fd,
-                       int                 report_write_fd,
-                       int                 setup_read_fd,
-                       const ChildLaunch  *launch,
-                       GPid               *pid_out,
-                       GError            **error)
-{
-  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
-  PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
-  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (self);
-  PsfForkChildSpec spec = { 0 };
-  g_autofree int *scratch = NULL;
-  guint n_fds = 0;
-  pid_t pid;
-
-  spec.report_fd = report_write_fd;
-  spec.report_read_fd = report_read_fd;
-  spec.setup_read_fd = setup_read_fd;
-  psf_spawn_process_get_fd_map (spawn, &spec.source_fds, &spec.target_fds, &n_fds);
-  spec.n_fds = n_fds;
-  /* The child cannot allocate: its working room is made here. */
-  scratch = g_new (int, 2 * (gsize) n_fds + 1);
-  spec.scratch = scratch;
-  spec.close_fds = psf_spawn_process_get_close_fds (spawn);
-  spec.cwd = psf_spawn_process_get_cwd (spawn);
-  spec.output_fd = launch->output_fd;
-  spec.setup_fd = launch->setup_fd;
-  spec.setup = launch->setup_fd >= 0 && !psf_child_setup_is_empty (&launch->setup) ?
-               &launch->setup : NULL;
-
-  if (priv->func != NULL)
-    {
-      spec.func = priv->func;
-      spec.func_data = priv->func_data;
-    }
-  else if (klass->routine != NULL)
-    {
-      spec.routine = psf_fork_process_class_get_fork_routine (klass);
-      g_assert (spec.routine != NULL);
-      if (input != NULL)
-        spec.input = g_bytes_get_data (input, &spec.input_len);
-      spec.input_owner = input;
-    }
-  else
-    {
-      spec.method = psf_fork_process_run_method;
-      spec.instance = self;
-    }
-
-  pid = psf_fork_child_start (&spec);
-  if (pid < 0)
-    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fork", NULL);
-
-  *pid_out = pid;
-  return TRUE;
-}
-
-static gboolean
 psf_fork_process_start (PsfTask  *task,
                         GError  **error)
 {
@@ -776,7 +407,7 @@ psf_fork_process_start (PsfTask  *task,
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
   PsfForkProcessClass *klass = PSF_FORK_PROCESS_GET_CLASS (self);
   g_autoptr(GBytes) input = NULL;
-  ChildLaunch launch = { .output_fd = -1, .setup_fd = -1 };
+  PsfLaunch launch = { .output_fd = -1, .setup_fd = -1, .setup_read_fd = -1 };
   int setup_pipe[2] = { -1, -1 };
   int report[2];
   const int *source_fds;
@@ -809,7 +440,7 @@ psf_fork_process_start (PsfTask  *task,
   if (!check_unused_options (self, priv->start_method, error))
     return FALSE;
 
-  if (!check_cwd (psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)), error))
+  if (!psf_launch_check_cwd (psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)), error))
     return FALSE;
 
   if (klass->prepare != NULL)
@@ -853,39 +484,55 @@ psf_fork_process_start (PsfTask  *task,
       return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "pipe2", NULL);
     }
 
+  /* What the child gets, whatever makes it. */
+  launch.routine = klass->routine;
+  launch.fork_routine = klass->routine != NULL ? psf_fork_process_class_get_fork_routine (klass) : NULL;
+  launch.func = priv->func;
+  launch.func_data = priv->func_data;
+  if (priv->func == NULL && launch.fork_routine == NULL)
+    {
+      launch.method = psf_fork_process_run_method;
+      launch.instance = self;
+    }
+  launch.input = input;
+  launch.helper = psf_launch_get_helper_path ();
+  launch.argv0 = psf_spawn_process_get_opt_name (PSF_SPAWN_PROCESS (self));
+  launch.cwd = psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self));
+  launch.env = psf_spawn_process_get_env (PSF_SPAWN_PROCESS (self));
+  launch.source_fds = source_fds;
+  launch.target_fds = target_fds;
+  launch.n_fds = n_fds;
+  launch.close_fds = psf_spawn_process_get_close_fds (PSF_SPAWN_PROCESS (self));
+  launch.setup_read_fd = setup_pipe[0];
+  launch.report_fd = report[1];
+  launch.report_read_fd = report[0];
+
   if (priv->start_method == PSF_START_METHOD_FORKSERVER)
     {
       g_autoptr(GError) server_error = NULL;
       gboolean use_spawn = FALSE;
 
       /* Watches the child itself: the server relays its exit. */
-      ok = psf_forkserver_start_fork_process (self, input, report[1], &launch.setup,
-                                              launch.output_fd, &pid, &use_spawn,
-                                              &server_error);
+      ok = psf_forkserver_start_child (PSF_SUBPROCESS (self), &launch, &pid, &use_spawn,
+                                       &server_error);
       if (!ok && use_spawn)
         {
           /* What the server cannot do (not enough processes for it, a
            * seccomp filter against its clones) a spawned helper may. */
           g_debug ("The forkserver cannot run this %s (%s): using SPAWN for it",
                    G_OBJECT_TYPE_NAME (self), server_error->message);
-          ok = psf_fork_process_spawn_helper (self, input, report[1], &launch, &pid, error);
+          launch.argv0 = NULL;
+          ok = psf_launch_spawn (&launch, &pid, error);
           watched = FALSE;
         }
       else if (!ok)
         g_propagate_error (error, g_steal_pointer (&server_error));
-      close (report[1]);
     }
   else if (priv->start_method == PSF_START_METHOD_SPAWN)
-    {
-      ok = psf_fork_process_spawn_helper (self, input, report[1], &launch, &pid, error);
-      close (report[1]);
-    }
+    ok = psf_launch_spawn (&launch, &pid, error);
   else
-    {
-      ok = psf_fork_process_fork (self, input, report[0], report[1], setup_pipe[0],
-                                  &launch, &pid, error);
-      close (report[1]);
-    }
+    ok = psf_launch_fork (&launch, &pid, error);
+  close (report[1]);
 
   if (setup_pipe[1] >= 0)
     {

@@ -5,51 +5,27 @@
 
 #pragma once
 
-#include "psf-child-setup-private.h"
-#include "psf-fork-process.h"
+#include "psf-launch-private.h"
+#include "psf-subprocess.h"
 
 G_BEGIN_DECLS
 
-/* What one child gets. The fds stay the caller's: the server gets copies. */
-typedef struct
-{
-  const char          *routine;     /* built into psf-child */
-  GBytes              *input;       /* nullable */
-  int                  report_fd;   /* write end of the report channel */
-  const char          *cwd;         /* nullable: the host's cwd */
-  const char * const  *env;         /* nullable: the host's environ */
-  const int           *source_fds;
-  const int           *target_fds;
-  guint                n_fds;
-  gboolean             close_fds;   /* FALSE: the host's inheritable fds too */
-  int                  output_fd;   /* becomes stdout and stderr, or -1 */
-  const PsfChildSetup *setup;       /* nullable */
-} PsfForkserverLaunch;
-
-/* Has the forkserver (started on first use, restarted if it died) fork a
- * child for @launch. On success @subprocess watches the child through
- * psf_subprocess_watch_relayed() and learns its exit in its own context;
- * on failure nothing is left behind. Thread-safe. */
-/* On failure *@use_spawn says whether the task can still run with SPAWN:
- * the server could not be started, or could not make the child (EAGAIN,
- * ENOMEM, EPERM, ENOSYS: RLIMIT_NPROC, a seccomp filter), or died twice. */
-gboolean psf_forkserver_start_child   (PsfSubprocess              *subprocess,
-                                       const PsfForkserverLaunch  *launch,
-                                       GPid                       *pid,
-                                       gboolean                   *use_spawn,
-                                       GError                    **error);
-
-/* The same for a PsfForkProcess whose class has a built-in routine: the
- * options come from the process (cwd, env, fd map, close-fds), @setup and
- * @output_fd from its psf_spawn_process_prepare_child(). */
-gboolean psf_forkserver_start_fork_process (PsfForkProcess       *process,
-                                            GBytes               *input,
-                                            int                   report_fd,
-                                            const PsfChildSetup  *setup,
-                                            int                   output_fd,
-                                            GPid                 *pid,
-                                            gboolean             *use_spawn,
-                                            GError              **error);
+/* FORKSERVER: has the forkserver (started on first use, restarted if it
+ * died) make a child for @launch (its routine, input, cwd, env, fd map,
+ * close-fds, output and set-up; the helper is psf_launch_get_helper_path()).
+ * A child the server clones is this process's own: @subprocess watches it
+ * as for the other methods. A child the server forks (one with set-up
+ * options) is the server's: @subprocess gets it through
+ * psf_subprocess_watch_relayed() and learns its exit in its own context.
+ * On failure nothing is left behind, and *@use_spawn says whether the task
+ * can still run with SPAWN: the server could not be started, could not
+ * make the child (EAGAIN, ENOMEM, EPERM, ENOSYS: RLIMIT_NPROC, a seccomp
+ * filter), or died twice. Thread-safe. */
+gboolean psf_forkserver_start_child   (PsfSubprocess    *subprocess,
+                                       const PsfLaunch  *launch,
+                                       GPid             *pid,
+                                       gboolean         *use_spawn,
+                                       GError          **error);
 
 /* Whether this system can run the forkserver at all. */
 gboolean psf_forkserver_is_supported  (void);

@@ -100,11 +100,10 @@
 #include "psf-error.h"
 #include "psf-error-private.h"
 #include "psf-fork-guard-private.h"
-#include "psf-fork-process-private.h"
 #include "psf-forkserver-private.h"
+#include "psf-launch-private.h"
 #include "psf-forkserver-protocol.h"
 #include "psf-i18n-private.h"
-#include "psf-spawn-process-private.h"
 #include "psf-subprocess-private.h"
 #include "psf-task-private.h"
 
@@ -284,7 +283,7 @@ static gboolean
 spawn_server_locked (gboolean  *helper_missing,
                      GError   **error)
 {
-  const char *helper = psf_fork_process_get_helper_path ();
+  const char *helper = psf_launch_get_helper_path ();
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   sigset_t mask;
@@ -391,7 +390,7 @@ server_is_current_locked (void)
   if (now - server.helper_checked < HELPER_CHECK_INTERVAL_US)
     return TRUE;
   server.helper_checked = now;
-  return stat (psf_fork_process_get_helper_path (), &st) == 0 &&
+  return stat (psf_launch_get_helper_path (), &st) == 0 &&
          st.st_dev == server.helper_dev && st.st_ino == server.helper_ino &&
          st.st_mtim.tv_sec == server.helper_mtime.tv_sec &&
          st.st_mtim.tv_nsec == server.helper_mtime.tv_nsec;
@@ -504,7 +503,7 @@ add_inheritable_fds (GArray *sources,
 
 static gboolean
 request_build (Request                    *request,
-               const PsfForkserverLaunch  *launch,
+               const PsfLaunch  *launch,
                gboolean                    check_stdio,
                dev_t                       server_cwd_dev,
                ino_t                       server_cwd_ino,
@@ -515,7 +514,7 @@ request_build (Request                    *request,
   g_autoptr(GArray) sources = g_array_new (FALSE, FALSE, sizeof (int));
   g_autoptr(GArray) targets = g_array_new (FALSE, FALSE, sizeof (gint32));
   const char * const *env = launch->env != NULL ? launch->env : (const char * const *) environ;
-  const PsfChildSetup *setup = launch->setup;
+  const PsfChildSetup *setup = &launch->setup;
   int placeholder = -1;
   gsize n_fds;
 
@@ -1058,12 +1057,12 @@ setup_silent (guint     generation,
 
 gboolean
 psf_forkserver_start_child (PsfSubprocess              *subprocess,
-                            const PsfForkserverLaunch  *launch,
+                            const PsfLaunch  *launch,
                             GPid                       *pid_out,
                             gboolean                   *use_spawn,
                             GError                    **error)
 {
-  gboolean with_setup = launch->setup != NULL && !psf_child_setup_is_empty (launch->setup);
+  gboolean with_setup = !psf_child_setup_is_empty (&launch->setup);
   Request request;
   GPid pid = 0;
   gboolean ours = FALSE;
@@ -1075,7 +1074,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   g_return_val_if_fail (PSF_IS_SUBPROCESS (subprocess), FALSE);
 
   *use_spawn = FALSE;
-  if (launch->setup != NULL && launch->setup->child_setup != NULL)
+  if (launch->setup.child_setup != NULL)
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
                    _("A child-setup function needs the FORK start method"));
@@ -1204,34 +1203,6 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
     relay_watch (subprocess, pid, status_fd, generation, exiting);
   *pid_out = pid;
   return TRUE;
-}
-
-gboolean
-psf_forkserver_start_fork_process (PsfForkProcess       *process,
-                                   GBytes               *input,
-                                   int                   report_fd,
-                                   const PsfChildSetup  *setup,
-                                   int                   output_fd,
-                                   GPid                 *pid,
-                                   gboolean             *use_spawn,
-                                   GError              **error)
-{
-  PsfSpawnProcess *spawn = PSF_SPAWN_PROCESS (process);
-  PsfForkserverLaunch launch = { 0 };
-
-  launch.routine = PSF_FORK_PROCESS_GET_CLASS (process)->routine;
-  launch.input = input;
-  launch.report_fd = report_fd;
-  launch.cwd = psf_spawn_process_get_cwd (spawn);
-  launch.env = psf_spawn_process_get_env (spawn);
-  psf_spawn_process_get_fd_map (spawn, &launch.source_fds, &launch.target_fds, &launch.n_fds);
-  launch.close_fds = psf_spawn_process_get_close_fds (spawn);
-  launch.output_fd = output_fd;
-  launch.setup = setup;
-
-  g_return_val_if_fail (launch.routine != NULL, FALSE);
-
-  return psf_forkserver_start_child (PSF_SUBPROCESS (process), &launch, pid, use_spawn, error);
 }
 
 gboolean

@@ -1,0 +1,378 @@
+/* psf-launch.c: the FORK and SPAWN start methods
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Host side. A process type fills one PsfLaunch (psf-launch-private.h) and
+ * makes one call: psf_launch_fork(), psf_launch_spawn() or, for
+ * FORKSERVER, psf_forkserver_start_child() (psf-forkserver.c). Nothing
+ * here knows the process types: what the child gets is all in the launch.
+ *
+ *  - FORK: psf_fork_child_start() (plugin/child/psf-fork-child.c) forks
+ *    the host; the copy lays out its fds, applies the set-up, runs the C
+ *    function, the built-in routine or the class's run() with only
+ *    async-signal-safe calls, and _exit()s with its result.
+ *  - SPAWN: posix_spawn() of the helper psf-child with the routine's name;
+ *    the report pipe becomes its fd 3 and the routine's input (a memfd)
+ *    its fd 4 (plugin/wire/psf-wire-child.h). glibc's posix_spawn() uses
+ *    CLONE_VFORK and reports a failed exec as an error, so a missing
+ *    helper fails start() itself.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "psf-error.h"
+#include "psf-error-private.h"
+#include "psf-i18n-private.h"
+#include "psf-launch-private.h"
+
+const char *
+psf_launch_get_helper_path (void)
+{
+  const char *path = g_getenv ("PSF_CHILD_PATH");
+
+  if (path != NULL && *path != '\0')
+    return path;
+  return PSF_PKGLIBEXECDIR "/psf-child";
+}
+
+static int
+make_input_fd (GBytes  *input,
+               GError **error)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (input, &len);
+  int fd = memfd_create ("psf-input", MFD_CLOEXEC);
+
+  if (fd < 0)
+    {
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
+      return -1;
+    }
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "write", "memfd");
+          close (fd);
+          return -1;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return fd;
+}
+
+/* A working directory the child cannot enter fails start() here, before
+ * anything is made (the child checks again: it may go meanwhile). The
+ * child does its chdir() with the host's credentials, as this does. */
+gboolean
+psf_launch_check_cwd (const char  *cwd,
+                      GError     **error)
+{
+  struct stat st;
+  int saved = 0;
+
+  if (cwd == NULL)
+    return TRUE;
+  if (stat (cwd, &st) < 0)
+    saved = errno;
+  else if (!S_ISDIR (st.st_mode))
+    saved = ENOTDIR;
+  else if (access (cwd, X_OK) < 0)
+    saved = errno;
+  if (saved == 0)
+    return TRUE;
+  return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "chdir", cwd);
+}
+
+/* What psf_launch_spawn() gives the helper: fds that no
+ * dup2() of its file actions can replace before they are read. */
+typedef struct
+{
+  int     floor;   /* above the helper's fds and every target */
+  GArray *copies;  /* made here, closed after posix_spawn() */
+} HelperFds;
+
+/* @fd, or a close-on-exec copy of it at or above @fds->floor when it is
+ * below. The original stays (a source given with take_fd() is the task's
+ * until the child has it: a failed start() must leave it). */
+static int
+helper_fd (HelperFds *fds,
+           int        fd,
+           GError   **error)
+{
+  int copy;
+
+  if (fd < 0 || fd >= fds->floor)
+    return fd;
+  copy = fcntl (fd, F_DUPFD_CLOEXEC, fds->floor);
+  if (copy < 0)
+    {
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
+      return -1;
+    }
+  g_array_append_val (fds->copies, copy);
+  return copy;
+}
+
+static void
+helper_fds_clear (HelperFds *fds)
+{
+  for (guint i = 0; i < fds->copies->len; i++)
+    close (g_array_index (fds->copies, int, i));
+  g_array_unref (fds->copies);
+}
+
+static void
+add_setup_options (GPtrArray           *argv,
+                   const PsfChildSetup *setup)
+{
+  if (setup->cgroup_procs != NULL)
+    g_ptr_array_add (argv, g_strdup_printf ("--cgroup-procs=%s", setup->cgroup_procs));
+  if (setup->unshare_flags != 0)
+    g_ptr_array_add (argv, g_strdup_printf ("--unshare=%d", setup->unshare_flags));
+  if (setup->has_umask)
+    g_ptr_array_add (argv, g_strdup_printf ("--umask=%o", (guint) setup->umask_value));
+  if (setup->has_groups)
+    {
+      GString *groups = g_string_new ("--groups=");
+
+      for (gsize i = 0; i < setup->n_groups; i++)
+        g_string_append_printf (groups, "%s%u", i ? "," : "", (guint) setup->groups[i]);
+      g_ptr_array_add (argv, g_string_free (groups, FALSE));
+    }
+  if (setup->has_gid)
+    g_ptr_array_add (argv, g_strdup_printf ("--gid=%u", (guint) setup->gid));
+  if (setup->has_uid)
+    g_ptr_array_add (argv, g_strdup_printf ("--uid=%u", (guint) setup->uid));
+}
+
+/* Lays out the helper's fds with posix_spawn()'s file actions, which run
+ * in order: first the report channel (3), the input (4) and the setup
+ * channel (5), then stdout/stderr, then the fd map. Whatever they read
+ * from is first given a number above every fd they write to (as GLib's
+ * g_spawn does in its child), so a take_fd() source numbered 3 to 5, or
+ * one that is another mapping's target, arrives intact. */
+static gboolean
+add_helper_fds (const PsfLaunch             *launch,
+                posix_spawn_file_actions_t  *actions,
+                HelperFds                   *fds,
+                int                          input_fd,
+                GError                     **error)
+{
+  const int *source_fds = launch->source_fds;
+  const int *target_fds = launch->target_fds;
+  guint n_fds = launch->n_fds;
+  int report;
+  int input = -1;
+  int setup = -1;
+  int output = -1;
+
+  fds->floor = PSF_CHILD_SETUP_FD + 1;
+  for (guint i = 0; i < n_fds; i++)
+    fds->floor = MAX (fds->floor, target_fds[i] + 1);
+
+  if ((report = helper_fd (fds, launch->report_fd, error)) < 0 ||
+      (input_fd >= 0 && (input = helper_fd (fds, input_fd, error)) < 0) ||
+      (launch->setup_fd >= 0 && (setup = helper_fd (fds, launch->setup_fd, error)) < 0) ||
+      (launch->output_fd >= 0 && (output = helper_fd (fds, launch->output_fd, error)) < 0))
+    return FALSE;
+
+  posix_spawn_file_actions_adddup2 (actions, report, PSF_CHILD_REPORT_FD);
+  if (input_fd >= 0)
+    posix_spawn_file_actions_adddup2 (actions, input, PSF_CHILD_INPUT_FD);
+  if (launch->setup_fd >= 0)
+    posix_spawn_file_actions_adddup2 (actions, setup, PSF_CHILD_SETUP_FD);
+  if (launch->output_fd >= 0)
+    {
+      posix_spawn_file_actions_adddup2 (actions, output, STDOUT_FILENO);
+      posix_spawn_file_actions_adddup2 (actions, output, STDERR_FILENO);
+    }
+  for (guint i = 0; i < n_fds; i++)
+    {
+      int source = helper_fd (fds, source_fds[i], error);
+
+      if (source < 0)
+        return FALSE;
+      posix_spawn_file_actions_adddup2 (actions, source, target_fds[i]);
+    }
+  return TRUE;
+}
+
+gboolean
+psf_launch_spawn (const PsfLaunch  *launch,
+                  GPid             *pid_out,
+                  GError          **error)
+{
+  const char *helper = launch->helper;
+  const char * const *env = launch->env;
+  const char *cwd = launch->cwd;
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  HelperFds fds = { 0 };
+  sigset_t mask;
+  int input_fd = -1;
+  pid_t pid;
+  int r;
+
+  /* glibc's posix_spawn() reports a failed exec, but emulations of vfork
+   * (valgrind, qemu-user) do not: look first, so the error always comes
+   * from start() and names the path. */
+  if (access (helper, X_OK) != 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("Cannot run the helper %s: %s"), helper, g_strerror (saved));
+      return FALSE;
+    }
+
+  if (launch->setup.child_setup != NULL)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("A child-setup function needs the FORK start method"));
+      return FALSE;
+    }
+
+  g_return_val_if_fail (launch->routine != NULL, FALSE);
+
+  for (guint i = 0; i < launch->n_fds; i++)
+    {
+      int target = launch->target_fds[i];
+
+      if (target == PSF_CHILD_REPORT_FD || target == PSF_CHILD_INPUT_FD ||
+          (launch->setup_fd >= 0 && target == PSF_CHILD_SETUP_FD))
+        {
+          g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                       _("fd %d is used by the helper of the SPAWN start method"),
+                       target);
+          return FALSE;
+        }
+    }
+
+  if (launch->input != NULL && (input_fd = make_input_fd (launch->input, error)) < 0)
+    return FALSE;
+
+  posix_spawn_file_actions_init (&actions);
+  posix_spawnattr_init (&attr);
+  fds.copies = g_array_new (FALSE, FALSE, sizeof (int));
+
+  if (!add_helper_fds (launch, &actions, &fds, input_fd, error))
+    {
+      posix_spawn_file_actions_destroy (&actions);
+      posix_spawnattr_destroy (&attr);
+      helper_fds_clear (&fds);
+      if (input_fd >= 0)
+        close (input_fd);
+      return FALSE;
+    }
+  if (cwd != NULL)
+    posix_spawn_file_actions_addchdir_np (&actions, cwd);
+  /* The copies are above the fds kept: they go too. */
+  if (launch->close_fds)
+    posix_spawn_file_actions_addclosefrom_np (&actions, fds.floor);
+
+  /* The helper starts with default dispositions and nothing blocked,
+   * whatever the host (or the thread calling start()) had. */
+  sigemptyset (&mask);
+  posix_spawnattr_setsigmask (&attr, &mask);
+  sigfillset (&mask);
+  sigdelset (&mask, SIGKILL);
+  sigdelset (&mask, SIGSTOP);
+  posix_spawnattr_setsigdefault (&attr, &mask);
+  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  g_ptr_array_add (argv, g_strdup (launch->argv0 != NULL ? launch->argv0 : helper));
+  g_ptr_array_add (argv, g_strdup (launch->routine));
+  if (launch->setup_fd >= 0)
+    add_setup_options (argv, &launch->setup);
+  g_ptr_array_add (argv, NULL);
+
+  r = posix_spawn (&pid, helper, &actions, &attr, (char **) argv->pdata,
+                   env != NULL ? (char **) env : environ);
+
+  posix_spawn_file_actions_destroy (&actions);
+  posix_spawnattr_destroy (&attr);
+  helper_fds_clear (&fds);
+  if (input_fd >= 0)
+    close (input_fd);
+
+  if (r != 0)
+    {
+      /* The file actions fail the same way as the exec: a working
+       * directory gone since check_cwd() is the likelier cause. */
+      if (!psf_launch_check_cwd (cwd, error))
+        return FALSE;
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("Cannot run the helper %s: %s"), helper, g_strerror (r));
+      return FALSE;
+    }
+
+  *pid_out = pid;
+  return TRUE;
+}
+
+gboolean
+psf_launch_fork (const PsfLaunch  *launch,
+                 GPid             *pid_out,
+                 GError          **error)
+{
+  PsfForkChildSpec spec = { 0 };
+  g_autofree int *scratch = NULL;
+  pid_t pid;
+
+  spec.report_fd = launch->report_fd;
+  spec.report_read_fd = launch->report_read_fd;
+  spec.setup_read_fd = launch->setup_read_fd;
+  spec.source_fds = launch->source_fds;
+  spec.target_fds = launch->target_fds;
+  spec.n_fds = launch->n_fds;
+  /* The child cannot allocate: its working room is made here. */
+  scratch = g_new (int, 2 * (gsize) launch->n_fds + 1);
+  spec.scratch = scratch;
+  spec.close_fds = launch->close_fds;
+  spec.cwd = launch->cwd;
+  spec.output_fd = launch->output_fd;
+  spec.setup_fd = launch->setup_fd;
+  spec.setup = launch->setup_fd >= 0 && !psf_child_setup_is_empty (&launch->setup) ?
+               &launch->setup : NULL;
+
+  if (launch->func != NULL)
+    {
+      spec.func = launch->func;
+      spec.func_data = launch->func_data;
+    }
+  else if (launch->fork_routine != NULL)
+    {
+      spec.routine = launch->fork_routine;
+      if (launch->input != NULL)
+        spec.input = g_bytes_get_data (launch->input, &spec.input_len);
+      spec.input_owner = launch->input;
+    }
+  else
+    {
+      g_return_val_if_fail (launch->method != NULL, FALSE);
+      spec.method = launch->method;
+      spec.instance = launch->instance;
+    }
+
+  pid = psf_fork_child_start (&spec);
+  if (pid < 0)
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fork", NULL);
+
+  *pid_out = pid;
+  return TRUE;
+}
