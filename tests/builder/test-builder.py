@@ -410,6 +410,7 @@ def case_cancel_stops_child(args, strace):
         assert run.result is not None, 'the driver wrote no result'
         pid = run.started_pid()
         assert run.result.get('cancelled_pid') == pid, run.result
+        assert 'stage_wait' not in run.result, run.result['stage_wait']
         assert not run.result['ok'], run.result
         assert run.result['domain'] == 'g-io-error-quark', run.result
         assert run.result['code'] == G_IO_ERROR_CANCELLED, run.result

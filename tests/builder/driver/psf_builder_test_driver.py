@@ -12,7 +12,9 @@
 #   PSF_BUILDER_TEST_OUT      folder for build.log and result.json (required)
 #   PSF_BUILDER_TEST_CANCEL   1: cancel the build through the build manager
 #                             (Builder's stop button) as soon as the psf
-#                             stage logs the pid of its child
+#                             stage logs the pid of its child, and quit once
+#                             the stage has logged its last line (Builder
+#                             reports the build cancelled before that)
 #   PSF_BUILDER_TEST_TIMEOUT  seconds before the driver gives up (default 90)
 #   PSF_BUILDER_TEST_BUILDS   how many times to build to INSTALL, one after
 #                             the other while they succeed (default 1)
@@ -30,6 +32,9 @@ gi.require_version('Ide', '43')
 from gi.repository import GLib, GObject, Gio, Ide  # noqa: E402
 
 STARTED_LINE = re.compile(r'^psf: syncing .* \(child pid (\d+)\)$')
+# The psf stage's last line: cancelled, its summary, or its error.
+STAGE_DONE_LINE = re.compile(r'^psf: (cancelled: |\d+ filesystems? synced in |syncfs\()')
+STAGE_DONE_WAIT_S = 30
 
 
 class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
@@ -42,6 +47,8 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         self.builds_done = 0
         self.done = False
         self.cancelled_pid = None
+        self.stage_done = False
+        self.pending_outcome = None
         self.log = None
         self.started_at = GLib.get_monotonic_time()
         if self.out:
@@ -84,6 +91,11 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         if self.log is not None:
             self.log.write('%s: %s\n' % (name, line))
             self.log.flush()
+        if STAGE_DONE_LINE.match(line):
+            self.stage_done = True
+            if self.pending_outcome is not None:
+                outcome, self.pending_outcome = self.pending_outcome, None
+                GLib.idle_add(lambda: (self._finish(outcome), GLib.SOURCE_REMOVE)[1])
         match = STARTED_LINE.match(line)
         if match and self.cancel_on_start and self.cancelled_pid is None:
             self.cancelled_pid = int(match.group(1))
@@ -107,7 +119,21 @@ class PsfBuilderTestDriver(GObject.Object, Ide.WorkbenchAddin):
         outcome['builds'] = self.builds_done
         if self.cancelled_pid is not None:
             outcome['cancelled_pid'] = self.cancelled_pid
+            if not self.stage_done:
+                # Builder completes a cancelled build at once; the psf stage
+                # ends when its child is reaped. Quit only after that (or
+                # after STAGE_DONE_WAIT_S, which the test then sees).
+                self.pending_outcome = outcome
+                GLib.timeout_add_seconds(STAGE_DONE_WAIT_S, self._on_stage_wait_over)
+                return
         self._finish(outcome)
+
+    def _on_stage_wait_over(self):
+        if self.pending_outcome is not None:
+            outcome, self.pending_outcome = self.pending_outcome, None
+            outcome['stage_wait'] = 'the psf stage did not end within %d s' % STAGE_DONE_WAIT_S
+            self._finish(outcome)
+        return GLib.SOURCE_REMOVE
 
     def _on_timeout(self):
         self._finish({'ok': False, 'error': 'driver: timed out'})
