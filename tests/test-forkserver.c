@@ -201,7 +201,7 @@ test_crash_while_running (void)
    * there the child is the server's, as below.) */
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "300", TRUE);
   proc = sync_new ("/");
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
   wait_for_child (PSF_TASK (proc));
   g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*forkserver*killed by signal 9*");
@@ -229,7 +229,7 @@ test_crash_while_running (void)
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
   proc = sync_new ("/");
   g_object_set (proc, "umask", 022, NULL);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
   wait_for_child (PSF_TASK (proc));
 
@@ -260,7 +260,7 @@ test_cancel (void)
 
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
   proc = sync_new ("/");
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
   server = server_pid ();
   wait_for_child (PSF_TASK (proc));
@@ -282,7 +282,7 @@ test_cancel (void)
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
   proc = sync_new ("/");
   g_object_set (proc, "umask", 022, NULL);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
   wait_for_child (PSF_TASK (proc));
   psf_task_cancel (PSF_TASK (proc));
@@ -336,7 +336,7 @@ test_child_affinity (void)
       proc = sync_new ("/");
       if (setup)
         g_object_set (proc, "umask", 022, NULL);
-      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+      psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
       g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
       wait_for_child (PSF_TASK (proc));
 
@@ -376,7 +376,7 @@ test_fd_map (void)
   g_setenv ("PSF_SHIM_SYNCFS_COUNT_FD", "57", TRUE);
   proc = sync_new ("/");
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), pipe_fds[1], 57);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_COUNT_FD");
   g_assert_no_error (error);
   psf_test_run_until_exited (PSF_TASK (proc), 30000);

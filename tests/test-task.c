@@ -140,7 +140,7 @@ test_signals_started_after_exit (void)
   GPid pid;
 
   events_connect (task, &ev);
-  g_assert_true (psf_task_start (task, &error));
+  psf_test_assert_ok (psf_task_start (task, &error), error);
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
   /* Let the child exit before the context gets to run at all. */

@@ -111,8 +111,7 @@ run_own_task (const Method *method,
 
   if (context != NULL)
     g_main_context_push_thread_default (context);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
   g_assert_cmpint (psf_task_wait (PSF_TASK (proc), &error), ==, 0);
   g_assert_no_error (error);
   assert_synced (proc);
@@ -187,8 +186,7 @@ start_parent_tasks (Case *c)
       g_autoptr(GError) error = NULL;
 
       c->procs[i] = sync_new (c->method);
-      g_assert_true (psf_task_start (PSF_TASK (c->procs[i]), &error));
-      g_assert_no_error (error);
+      psf_test_assert_started (PSF_TASK (c->procs[i]));
     }
 }
 
@@ -372,8 +370,7 @@ starter_thread (gpointer data)
       g_autoptr(PsfSyncfsProcess) proc = sync_new (method);
       g_autoptr(GError) error = NULL;
 
-      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-      g_assert_no_error (error);
+      psf_test_assert_started (PSF_TASK (proc));
       g_assert_cmpint (psf_task_wait (PSF_TASK (proc), &error), ==, 0);
       g_atomic_int_inc (&starter->started);
     }

@@ -113,8 +113,7 @@ test_cgroup_cleanup_yields (void)
   proc = psf_test_prog_new ("grandchild", "60000");
   g_object_set (proc, "cgroup", cgroup, NULL);
   g_signal_connect (proc, "exited", G_CALLBACK (cleanup_exited_cb), &order);
-  g_assert_true (psf_task_start (PSF_TASK (proc), &error));
-  g_assert_no_error (error);
+  psf_test_assert_started (PSF_TASK (proc));
 
   /* The grandchild: the one left in the cgroup once the child is gone
    * (a zombie is not listed). The loop does not run, so nothing is

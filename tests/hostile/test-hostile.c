@@ -456,7 +456,7 @@ test_host_out_of_fds (gconstpointer data)
 
       g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &saved));
       g_clear_error (&error);
-      g_assert_true (psf_task_start (PSF_TASK (proc), &error));
+      psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
       outcome_ok ();
