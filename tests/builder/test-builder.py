@@ -46,10 +46,10 @@ import tempfile
 import time
 import traceback
 
-RUN_LIMIT_S = 180         # one Builder run, start to exit
+RUN_LIMIT_S = 300         # one Builder run, start to exit
 EXIT_GRACE_S = 20         # from the driver's result to Builder's exit
-DRIVER_TIMEOUT_S = 150    # the driver gives up on its build after this
-HANG_MS = 120000          # the shim's syncfs() delay in the cancel case
+DRIVER_TIMEOUT_S = 240    # the driver gives up on its builds after this
+HANG_MS = 300000          # the shim's syncfs() delay in the cancel case
 
 INSTALLED = os.path.join('share', 'psf-builder-fixture', 'hello.txt')
 TRACE_LINE = re.compile(r'^(\d+)\s+(\d+\.\d+)\s+(.*)$')
