@@ -70,6 +70,19 @@ class Skip(Exception):
     pass
 
 
+# The run in progress, for the SIGTERM handler: meson's timeout ends this
+# script's process group, not the session each Builder run gets.
+CURRENT_RUN = []
+
+
+def on_sigterm(signum, frame):
+    for run in CURRENT_RUN:
+        run.stop()
+        run.cleanup()
+    print('# stopped by signal %d' % signum, flush=True)
+    os._exit(1)
+
+
 def parse_args():
     parser = argparse.ArgumentParser()
     parser.add_argument('--plugin-file', action='append', required=True,
@@ -188,6 +201,17 @@ class Run:
             self.process = subprocess.Popen(command, env=env, cwd=self.scratch,
                                             stdin=subprocess.DEVNULL, stdout=output,
                                             stderr=subprocess.STDOUT, start_new_session=True)
+        CURRENT_RUN.append(self)
+
+    def stop(self):
+        """Kills this run's session and whatever of it is left."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        self._kill_stragglers()
 
     def wait(self):
         result_path = os.path.join(self.out, 'result.json')
@@ -207,14 +231,9 @@ class Run:
                                   'its processes were killed' % EXIT_GRACE_S)
                 break
             time.sleep(0.2)
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
+        self.stop()
+        CURRENT_RUN.remove(self)
         self.seconds = time.monotonic() - started
-        self._kill_stragglers()
 
         if os.path.exists(result_path):
             with open(result_path, encoding='utf-8') as f:
@@ -523,6 +542,7 @@ def bench(args, pairs):
 
 def main():
     args = parse_args()
+    signal.signal(signal.SIGTERM, on_sigterm)
     missing = missing_program()
     if missing:
         print('1..0 # SKIP %s is not installed' % missing)
