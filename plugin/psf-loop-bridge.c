@@ -101,6 +101,13 @@ G_DEFINE_FINAL_TYPE (PsfLoopBridge, psf_loop_bridge, G_TYPE_OBJECT)
  * thread in between; another thread cannot run the context until the next
  * dispatch() (or until the bridge is dropped, in its thread).
  *
+ * One thread may drive several contexts with several bridges. GLib wakes a
+ * context for new work only when another thread owns it, so work that one
+ * dispatch queues in another context of the same thread (a waiter's
+ * callback for a task of another context, say) does not wake the loop by
+ * itself: after a dispatch() that returned %TRUE, dispatch the thread's
+ * other bridges too (a dispatch with nothing ready does nothing).
+ *
  * ```c
  * g_autoptr(PsfLoopBridge) bridge = psf_loop_bridge_new (NULL);
  *

@@ -39,13 +39,17 @@ _OUT = int(GLib.IOCondition.OUT)
 # The loop of this process -> its driver. Weak on the loop: a closed and
 # dropped loop takes its context (and the context's wakeup fd) with it.
 _homes = weakref.WeakKeyDictionary()
+# The loop -> every driver it runs (its own, and those of contexts it runs
+# while a wait needs them).
+_drivers = weakref.WeakKeyDictionary()
 
 
 def _forget_parent_loops():
     # A forked child runs loops of its own; the parent's are not running
     # here and their contexts belong to the parent.
-    global _homes
+    global _homes, _drivers
     _homes = weakref.WeakKeyDictionary()
+    _drivers = weakref.WeakKeyDictionary()
 
 
 if hasattr(os, 'register_at_fork'):
@@ -63,7 +67,7 @@ class _Driver:
         self._timer = None
         self._scheduled = False
         self._closed = False
-        self.users = 0
+        _drivers.setdefault(loop, weakref.WeakSet()).add(self)
         self._arm()
 
     def wake(self):
@@ -81,7 +85,15 @@ class _Driver:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        self.bridge.dispatch(None)
+        if self.bridge.dispatch(None):
+            # What ran may have queued work for another context this loop
+            # runs (a waiter's callback, say). GLib wakes a context only
+            # when another thread owns it, and this thread owns them all
+            # here: so look at the others again.
+            loop = self._loop()
+            for peer in list(_drivers.get(loop, ())) if loop is not None else ():
+                if peer is not self:
+                    peer.wake()
         self._arm()
 
     def _on_timer(self):
@@ -125,6 +137,9 @@ class _Driver:
 
     def close(self):
         self._closed = True
+        loop = self._loop()
+        if loop is not None and loop in _drivers:
+            _drivers[loop].discard(self)
         self._unwatch(dict(self._watched))
         if self._timer is not None:
             self._timer.cancel()

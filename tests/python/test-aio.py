@@ -177,7 +177,9 @@ def forked_children_with_loops_of_their_own():
 
 @test
 def task_started_outside_asyncio_is_driven_while_awaited():
-    task = Psf.SpawnProcess(argv=['sh', '-c', 'exit 4'])
+    # The exit comes once the loop waits: the waiter's callback is then
+    # queued from the default context to the loop's, in the same thread.
+    task = Psf.SpawnProcess(argv=['sh', '-c', 'sleep 0.3; exit 4'])
     task.start()                # the default main context, nobody runs it
     assert task.get_context() == GLib.MainContext.default()
 
