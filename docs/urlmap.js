@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 // A map between namespaces and base URLs for their online documentation
 baseURLs = [
     [ 'GLib', 'https://docs.gtk.org/glib/' ],
