@@ -144,12 +144,27 @@ typedef struct
 
 static Cli cli = { .n_filesystems = -1 };
 
+/* One line on stderr. A message may hold the bytes of a path: control
+ * characters (C0, DEL, and C1 as UTF-8) are written as \xHH, as in the
+ * table, so that a name cannot split the line or drive the terminal. */
 static void
 print_error (const char *message)
 {
-  /* A message may hold the bytes of a path: written as they are, like
-   * coreutils' diagnostics. */
-  fprintf (stderr, "%s: %s\n", g_get_prgname (), message);
+  g_autoptr(GString) line = g_string_new (NULL);
+
+  for (const guchar *p = (const guchar *) message; *p != '\0'; p++)
+    {
+      if (*p < 0x20 || *p == 0x7f)
+        g_string_append_printf (line, "\\x%02x", *p);
+      else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+        {
+          g_string_append_printf (line, "\\x%02x\\x%02x", p[0], p[1]);
+          p++;
+        }
+      else
+        g_string_append_c (line, (char) *p);
+    }
+  fprintf (stderr, "%s: %s\n", g_get_prgname (), line->str);
 }
 
 static void

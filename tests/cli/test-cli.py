@@ -781,6 +781,12 @@ def json_error_with_any_bytes(tmp):
           doc)
     check('\ufffd-\x1f-\n)' in doc['error'], doc)
     check(base64.b64decode(doc['results'][0]['path_base64']) == path, doc)
+    # On stderr the message stays one line: control characters are escaped
+    # (the library's message has U+FFFD for the byte that is not UTF-8).
+    check(proc.stderr == b'psf-syncfs: syncfs(%s): %s\n'
+          % (path.replace(b'\x1f', b'\\x1f').replace(b'\n', b'\\x0a')
+             .replace(b'\xe9', '\ufffd'.encode()),
+             os.strerror(errno.EIO).encode()), proc.stderr)
 
 
 # ------------------------------------------------------ the table
