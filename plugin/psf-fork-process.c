@@ -287,7 +287,11 @@ psf_fork_process_report_late_cb (gpointer data)
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
   g_clear_pointer (&priv->report_source, g_source_unref);
-  if (!psf_task_is_inherited (PSF_TASK (self)))
+  /* A child that has exited is not blocked on a full pipe: the reap, due
+   * any moment (or the relay of a forkserver child, which may come a
+   * little after the child's own word), reads what it wrote. */
+  if (!psf_task_is_inherited (PSF_TASK (self)) &&
+      !psf_subprocess_has_exited (PSF_SUBPROCESS (self)))
     psf_fork_process_start_report_watch (self);
   return G_SOURCE_REMOVE;
 }

@@ -32,4 +32,12 @@ void psf_subprocess_watch_relayed (PsfSubprocess *self,
 void psf_subprocess_relay_exit    (PsfSubprocess *self,
                                    int            wait_status);
 
+/* Whether the child has exited, though its exit was not reaped or relayed
+ * yet (no system call beyond a poll() of its pidfd where there is one), or
+ * said it is exiting (psf_subprocess_note_exiting()). */
+gboolean psf_subprocess_has_exited (PsfSubprocess *self);
+
+/* The relay heard the child say it exits (its exit status comes later). */
+void     psf_subprocess_note_exiting (PsfSubprocess *self);
+
 G_END_DECLS

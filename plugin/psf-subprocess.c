@@ -69,6 +69,7 @@ typedef struct
   guint    timeout_armed;  /* the timeout the running child got */
   guint    reaped : 1;
   guint    timed_out : 1;
+  guint    exiting : 1;    /* the child said so; its exit is relayed later */
   GSource *watch_source;
   GSource *kill_source;
   GSource *timeout_source;
@@ -382,7 +383,7 @@ psf_subprocess_proc_state (GPid pid)
 /* Whether the child has exited, though its exit was not reaped (or
  * relayed) yet: a loop that was busy elsewhere, a forkserver that was
  * stopped. A pidfd is readable from the child's exit on. */
-static gboolean
+gboolean
 psf_subprocess_has_exited (PsfSubprocess *self)
 {
   PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
@@ -390,6 +391,8 @@ psf_subprocess_has_exited (PsfSubprocess *self)
   siginfo_t info;
   char state;
 
+  if (priv->exiting)
+    return TRUE;
   if (priv->pidfd >= 0)
     return poll (&pfd, 1, 0) > 0 && (pfd.revents & POLLIN) != 0;
 
@@ -531,6 +534,14 @@ psf_subprocess_watch_relayed (PsfSubprocess *self,
     }
 
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+}
+
+void
+psf_subprocess_note_exiting (PsfSubprocess *self)
+{
+  PsfSubprocessPrivate *priv = psf_subprocess_get_instance_private (self);
+
+  priv->exiting = TRUE;
 }
 
 void

@@ -926,6 +926,7 @@ relay_ready_cb (int          fd,
       if (n == sizeof status && status.magic == PSF_FORKSERVER_EXITING)
         {
           relay->exiting = status.value;
+          psf_subprocess_note_exiting (relay->subprocess);
           continue;
         }
       break;
@@ -1200,7 +1201,11 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
       psf_subprocess_watch (subprocess, pid);
     }
   else
-    relay_watch (subprocess, pid, status_fd, generation, exiting);
+    {
+      relay_watch (subprocess, pid, status_fd, generation, exiting);
+      if (exiting >= 0)
+        psf_subprocess_note_exiting (subprocess);
+    }
   *pid_out = pid;
   return TRUE;
 }
