@@ -63,8 +63,12 @@ class Root:
         self.repo = os.path.join(self.work, 'repo')
         self.root = os.path.join(self.work, 'root')
         self.report = os.path.join(self.work, 'report.json')
-        self.build_repo()
-        self.build_root()
+        try:
+            self.build_repo()
+            self.build_root()
+        except BaseException:
+            self.close()
+            raise
 
     def build_repo(self):
         os.makedirs(self.repo)

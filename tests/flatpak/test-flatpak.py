@@ -84,10 +84,14 @@ class Installation:
                              XDG_CACHE_HOME=os.path.join(home, 'cache'), LC_ALL='C.UTF-8')
         for name in ('LD_PRELOAD', 'PSF_FAULT', 'PSF_SYNCFS_TRIGGER_JSON'):
             self.base_env.pop(name, None)
-        self.build_runtime()
-        self.build_app('1')
-        self.flatpak('--user', 'remote-add', '--no-gpg-verify', 'psf-test', f'file://{self.repo}')
-        self.flatpak('--user', 'install', '-y', '--noninteractive', 'psf-test', RUNTIME)
+        try:
+            self.build_runtime()
+            self.build_app('1')
+            self.flatpak('--user', 'remote-add', '--no-gpg-verify', 'psf-test', f'file://{self.repo}')
+            self.flatpak('--user', 'install', '-y', '--noninteractive', 'psf-test', RUNTIME)
+        except BaseException:
+            self.close()
+            raise
 
     def flatpak(self, *args, check=True, prefix=(), **env):
         return run([*prefix, 'flatpak', *args], check=check, env=dict(self.base_env, **env))
