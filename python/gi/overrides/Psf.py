@@ -248,7 +248,9 @@ def _wait_interruptibly(task, context):
                         pass
                 bridge.dispatch([seen.get(fd, 0) for fd, _ in fds])
         finally:
-            signal.set_wakeup_fd(old_wakeup, warn_on_full_buffer=False)
+            # Python cannot tell how the previous one was set: asyncio's
+            # (the usual one) had the default.
+            signal.set_wakeup_fd(old_wakeup)
     finally:
         bridge = None
         wake_r.close()
