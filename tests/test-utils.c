@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +294,11 @@ psf_test_helper_for_anyone (void)
   g_file_set_contents_full (helper_copy, contents, (gssize) len,
                             G_FILE_SET_CONTENTS_NONE, 0755, &error);
   g_assert_no_error (error);
+  /* A test process that makes the copy as root and then becomes nobody
+   * removes it at exit as nobody: the copy and its directory are nobody's. */
+  if (geteuid () == 0 &&
+      (chown (helper_copy, 65534, 65534) < 0 || chown (helper_copy_dir, 65534, 65534) < 0))
+    g_test_message ("chown(%s): %s", helper_copy_dir, g_strerror (errno));
   atexit (remove_helper_copy);
   return path = g_strdup (helper_copy);
 }
