@@ -543,10 +543,20 @@ result_error_text (PsfSyncfsResult *result)
 }
 
 /* The mount of @device, from the kernel's mount table read once through
- * libmount; NULL when it is not (or no longer) mounted. */
+ * libmount; NULL when it is not (or no longer) mounted. A device may be
+ * mounted more than once (bind mounts of a directory of it): the first
+ * mount of its whole tree (root "/") is the one named, else its first
+ * mount. Consecutive paths are mostly on one device: the last answer is
+ * kept. */
 static struct libmnt_fs *
 mount_for_device (guint64 device)
 {
+  static guint64 last_device;
+  static struct libmnt_fs *last_fs;
+  struct libmnt_iter *iter;
+  struct libmnt_fs *fs = NULL;
+  struct libmnt_fs *found = NULL;
+
   if (device == 0)
     return NULL;
   if (!cli.mounts_read)
@@ -556,7 +566,29 @@ mount_for_device (guint64 device)
     }
   if (cli.mounts == NULL)
     return NULL;
-  return mnt_table_find_devno (cli.mounts, (dev_t) device, MNT_ITER_BACKWARD);
+  if (device == last_device)
+    return last_fs;
+
+  iter = mnt_new_iter (MNT_ITER_FORWARD);
+  if (iter == NULL)
+    return NULL;
+  while (mnt_table_next_fs (cli.mounts, iter, &fs) == 0)
+    {
+      if (mnt_fs_get_devno (fs) != (dev_t) device)
+        continue;
+      if (g_strcmp0 (mnt_fs_get_root (fs), "/") == 0)
+        {
+          found = fs;
+          break;
+        }
+      if (found == NULL)
+        found = fs;
+    }
+  mnt_free_iter (iter);
+
+  last_device = device;
+  last_fs = found;
+  return found;
 }
 
 static gboolean

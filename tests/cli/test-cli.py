@@ -71,7 +71,7 @@ def base_env(**extra):
 
 def shim_env(**extra):
     if not SHIM:
-        raise Skip('no syncfs shim built')
+        raise Skip('no fault shim built')
     env = base_env(**extra)
     env['LD_PRELOAD'] = SHIM
     # A sanitizer build must not refuse a preload that comes before it.
@@ -183,8 +183,9 @@ def is_utf8(data):
 
 
 def mount_of(path):
-    """(fstype, mount point) of path's device, from /proc/self/mountinfo,
-    the last mount of that device as libmount picks it."""
+    """(fstype, mount point) of path's device, from /proc/self/mountinfo:
+    the first mount of the device's whole tree (root "/"), else its first
+    mount."""
     st_dev = os.stat(path).st_dev
     found = None
     with open('/proc/self/mountinfo', 'rb') as f:
@@ -195,7 +196,10 @@ def mount_of(path):
                 continue
             sep = fields.index(b'-')
             target = re.sub(rb'\\([0-7]{3})', lambda m: bytes([int(m.group(1), 8)]), fields[4])
-            found = (fields[sep + 1].decode(), target.decode('utf-8', 'replace'))
+            entry = (fields[sep + 1].decode(), target.decode('utf-8', 'replace'))
+            if fields[3] == b'/':
+                return entry
+            found = found or entry
     return found
 
 
@@ -840,6 +844,30 @@ def output_option(tmp):
 
 
 @test
+def mountpoint_with_bind_mounts(tmp):
+    """a device also bind-mounted elsewhere is named by its own mount point"""
+    mount, umount = shutil.which('mount'), shutil.which('umount')
+    if os.geteuid() != 0 or mount is None or umount is None:
+        raise Skip('needs root and mount(8) for a bind mount')
+    src, dst = os.path.join(tmp, 'src'), os.path.join(tmp, 'dst')
+    os.mkdir(src)
+    os.mkdir(dst)
+    proc = subprocess.run([mount, '--bind', src, dst], stderr=subprocess.PIPE)
+    if proc.returncode != 0:
+        raise Skip('bind mount refused: %s' % text(proc.stderr).strip())
+    try:
+        expected = mount_of(tmp)
+        check(expected[1] != dst, expected)
+        doc = parse_json(run(['--json', tmp, dst]))
+        for result in doc['results']:
+            check((result['fstype'], result['mountpoint']) == expected, result)
+        lines = table_rows(run(['-rn', '-o', 'MOUNTPOINT', dst]).stdout)
+        check(lines == [expected[1].replace(' ', r'\x20')], lines)
+    finally:
+        subprocess.run([umount, dst], check=True)
+
+
+@test
 def smartcols_only_for_tables(tmp):
     """libsmartcols is loaded for a table only; without it a table fails clearly"""
     libdir = os.path.join(tmp, 'lib')
@@ -957,7 +985,10 @@ def progress_forced(tmp):
 def run_on_pty(args, env):
     """Runs the command with stderr on a terminal; returns (status, stdout,
     what the terminal got)."""
-    master, slave = pty.openpty()
+    try:
+        master, slave = pty.openpty()
+    except OSError as e:
+        raise Skip('no pseudo-terminal: %s' % e)
     try:
         proc = subprocess.Popen([CLI] + args, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=slave)
