@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Runs with LD_PRELOAD=libpsf-syncfs-shim.so (see syncfs-shim.c), so that a
+ * Runs with LD_PRELOAD=libpsf-fault-shim.so (see faults/fault-shim.c), so that a
  * child can be made to sit in syncfs() (PSF_SHIM_SYNCFS_DELAY_MS) or to
  * count its calls (PSF_SHIM_SYNCFS_COUNT_FD) while the server is crashed,
  * the task cancelled or fds mapped. The server is found as this process's
@@ -34,7 +34,7 @@ shim_loaded (void)
   void *sym = dlsym (RTLD_DEFAULT, "syncfs");
 
   return sym != NULL && dladdr (sym, &info) != 0 &&
-         strstr (info.dli_fname, "psf-syncfs-shim") != NULL;
+         strstr (info.dli_fname, "psf-fault-shim") != NULL;
 }
 
 /* This process's children named @comm (the server: "psf-forkserver"). */
@@ -188,7 +188,7 @@ test_crash_while_running (void)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -254,7 +254,7 @@ test_cancel (void)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -318,7 +318,7 @@ test_child_affinity (void)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -366,7 +366,7 @@ test_fd_map (void)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -479,7 +479,7 @@ test_setup_failure (void)
   if (g_test_subprocess ())
     {
       g_setenv ("PSF_CHILD_PATH", psf_test_helper_for_anyone (), TRUE);
-      /* The syncfs shim is not needed here, and may be out of reach. */
+      /* The fault shim is not needed here, and may be out of reach. */
       g_unsetenv ("LD_PRELOAD");
       if (setgroups (0, NULL) < 0 || setgid (65534) < 0 || setuid (65534) < 0)
         {
@@ -576,7 +576,7 @@ test_filesystems_at_once (void)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
   for (guint i = 0; i < 3; i++)

@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Runs with LD_PRELOAD=libpsf-syncfs-shim.so (see syncfs-shim.c): the shim
+ * Runs with LD_PRELOAD=libpsf-fault-shim.so (see faults/fault-shim.c): the shim
  * is in this process, so a FORK child has it, and in the environment, so
  * the SPAWN helper has it too. Each test sets the shim's variables before
  * it starts a task.
@@ -27,7 +27,7 @@ shim_loaded (void)
   void *sym = dlsym (RTLD_DEFAULT, "syncfs");
 
   return sym != NULL && dladdr (sym, &info) != 0 &&
-         strstr (info.dli_fname, "psf-syncfs-shim") != NULL;
+         strstr (info.dli_fname, "psf-fault-shim") != NULL;
 }
 
 static PsfSyncfsProcess *
@@ -68,7 +68,7 @@ test_eio (gconstpointer data)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -106,7 +106,7 @@ test_enosys (gconstpointer data)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -142,7 +142,7 @@ test_eio_not_hidden_by_fallback (gconstpointer data)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 
@@ -198,7 +198,7 @@ test_one_syncfs_per_filesystem (gconstpointer data)
 
   if (!shim_loaded ())
     {
-      g_test_skip ("the syncfs shim is not preloaded");
+      g_test_skip ("the fault shim is not preloaded");
       return;
     }
 

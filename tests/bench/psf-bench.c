@@ -35,7 +35,7 @@
  * targets.
  *
  * --slow-filesystems runs the concurrency demonstration instead: it needs
- * the syncfs shim preloaded (LD_PRELOAD=libpsf-syncfs-shim.so) and makes
+ * the fault shim preloaded (LD_PRELOAD=libpsf-fault-shim.so) and makes
  * every syncfs() sleep 200 ms on three filesystems.
  *
  * Run with `meson test -C BUILD --benchmark -v` or tests/bench/run.
@@ -143,7 +143,7 @@ static GOptionEntry entries[] = {
   { "concurrent", 'c', 0, G_OPTION_ARG_INT, &opt_concurrent, "Tasks started at once (1000, 0 to skip)", "N" },
   { "hosts", 0, 0, G_OPTION_ARG_STRING, &opt_hosts, "Host sizes in MiB (0,256,1024)", "LIST" },
   { "root", 0, 0, G_OPTION_ARG_FILENAME, &opt_root, "Where the test files go (the temporary directory)", "DIR" },
-  { "slow-filesystems", 0, 0, G_OPTION_ARG_NONE, &opt_slow, "Only the 3 x 200 ms concurrency demonstration (needs the syncfs shim)", NULL },
+  { "slow-filesystems", 0, 0, G_OPTION_ARG_NONE, &opt_slow, "Only the 3 x 200 ms concurrency demonstration (needs the fault shim)", NULL },
   { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "Few iterations, small hosts: a smoke test", NULL },
   { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "Also print p10 and p90", NULL },
   { "fixed-order", 0, 0, G_OPTION_ARG_NONE, &opt_fixed_order, "Run the modes in table order in every iteration instead of a shuffled order", NULL },
@@ -981,9 +981,9 @@ run_slow_filesystems (const char *root)
   static const Mode modes[] = { MODE_INPROCESS, MODE_SYNC_F, MODE_PSF_FORK, MODE_PSF_SPAWN, MODE_PSF_FORKSERVER };
   int iterations = opt_quick ? 1 : 3;
 
-  if (g_getenv ("LD_PRELOAD") == NULL || strstr (g_getenv ("LD_PRELOAD"), "psf-syncfs-shim") == NULL)
+  if (g_getenv ("LD_PRELOAD") == NULL || strstr (g_getenv ("LD_PRELOAD"), "psf-fault-shim") == NULL)
     {
-      g_printerr ("--slow-filesystems needs LD_PRELOAD=.../libpsf-syncfs-shim.so\n");
+      g_printerr ("--slow-filesystems needs LD_PRELOAD=.../libpsf-fault-shim.so\n");
       return 77;
     }
   if (third == NULL || device_of (root) == device_of ("/dev/shm"))

@@ -4,8 +4,8 @@
 //
 // Run as an ES module (`gjs -m test-psf.js`) by `meson test --suite
 // bindings`, with GI_TYPELIB_PATH and LD_LIBRARY_PATH pointing at the build
-// tree, PSF_CHILD_PATH at the helper and LD_PRELOAD of the syncfs shim
-// (tests/syncfs-shim.c). Prints TAP.
+// tree, PSF_CHILD_PATH at the helper and LD_PRELOAD of the fault shim
+// (tests/faults/fault-shim.c). Prints TAP.
 //
 // Two groups: the blocking ones (wait()) run first, before the first
 // `await`. After it the module runs inside gjs's main loop, where a blocking
@@ -406,7 +406,7 @@ function shimPath() {
         throw new Skip('PSF_TEST_SYNCFS_SHIM is not set (run through meson test)');
     const maps = new TextDecoder().decode(GLib.file_get_contents('/proc/self/maps')[1]);
     if (!maps.includes(GLib.path_get_basename(shim)))
-        throw new Skip('the syncfs shim is not preloaded');
+        throw new Skip('the fault shim is not preloaded');
     return shim;
 }
 

@@ -5,8 +5,8 @@
 #
 # Run by `meson test --suite bindings` with /usr/bin/python3 (Debian's, the
 # one with `gi`), GI_TYPELIB_PATH and LD_LIBRARY_PATH pointing at the build
-# tree, PSF_CHILD_PATH at the helper, and LD_PRELOAD of the syncfs shim
-# (tests/syncfs-shim.c: syncfs() fails with PSF_SHIM_SYNCFS_ERRNO when set,
+# tree, PSF_CHILD_PATH at the helper, and LD_PRELOAD of the fault shim
+# (tests/faults/fault-shim.c: syncfs() fails with PSF_SHIM_SYNCFS_ERRNO when set,
 # else it is the real one). Prints TAP. PyGObject 3.42 has no asyncio
 # integration: the asynchronous cases run a GLib.MainLoop with callbacks.
 
@@ -570,7 +570,7 @@ def shim_loaded():
         raise Skip('PSF_TEST_SYNCFS_SHIM is not set (run through meson test)')
     with open('/proc/self/maps') as f:
         if os.path.basename(shim) not in f.read():
-            raise Skip('the syncfs shim is not preloaded')
+            raise Skip('the fault shim is not preloaded')
     return shim
 
 

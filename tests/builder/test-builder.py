@@ -22,7 +22,7 @@
 # starts (execve, syncfs with the fd's path, SIGTERM/SIGKILL, exits) shows
 # that the psf child whose pid the stage logged called syncfs() on the
 # prefix after the install process exited, or was killed by SIGTERM when
-# the build was cancelled; the syncfs() shim (tests/syncfs-shim.c, through
+# the build was cancelled; the fault shim (tests/faults/fault-shim.c, through
 # LD_PRELOAD, inherited by psf's helper) makes a sync fail or hang.
 #
 #   --bench N   instead of the tests: N interleaved pairs of builds with the
@@ -89,7 +89,7 @@ def parse_args():
                         help='a file meson installs into the plugin folder')
     parser.add_argument('--driver', required=True, help='the driver plugin folder')
     parser.add_argument('--project', required=True, help='the fixture project folder')
-    parser.add_argument('--shim', help='the syncfs() shim (libpsf-syncfs-shim.so)')
+    parser.add_argument('--shim', help='the tests' LD_PRELOAD shim (libpsf-fault-shim.so)')
     parser.add_argument('--bench', type=int, default=0)
     parser.add_argument('--case', action='append', help='run only this case (repeatable)')
     return parser.parse_args()

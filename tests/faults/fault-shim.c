@@ -50,6 +50,16 @@
  * host). psf_fault_hits() returns how many faults this process injected
  * since the last psf_fault_configure().
  *
+ * syncfs() also follows three simpler variables, read at each call (so a
+ * test can switch them between tasks, and a child inherits them), before
+ * any PSF_FAULT rule:
+ *
+ *   PSF_SHIM_SYNCFS_COUNT_FD=FD        write one byte to FD per call, so a
+ *                                      test can count the calls
+ *   PSF_SHIM_SYNCFS_DELAY_MS=N         sleep N ms in each call
+ *   PSF_SHIM_SYNCFS_ERRNO=NAME|NUMBER  fail every call with that errno
+ *                                      (EIO, ENOSYS, ... or a number)
+ *
  * Everything that runs inside an interposed call is async-signal-safe
  * (a forked child of a threaded host runs it): no malloc, no stdio, no
  * locks; the real functions are looked up once, at load. Rule sets are
@@ -235,6 +245,9 @@ resolve (void       **slot,
 
 /* ---- parsing (not in the async-signal-safe path) ------------------------ */
 
+/* parse_errno() and parse_unsigned() are the exceptions: syncfs() reads its
+ * variables with them at each call, so they stay async-signal-safe. */
+
 static int
 parse_errno (const char *value,
              size_t      len)
@@ -261,7 +274,13 @@ parse_errno (const char *value,
     if (strcmp (names[i].name, buf) == 0)
       return names[i].value;
   if (buf[0] >= '0' && buf[0] <= '9')
-    return atoi (buf);
+    {
+      int n = 0;
+
+      for (size_t i = 0; i < len && buf[i] >= '0' && buf[i] <= '9'; i++)
+        n = n * 10 + (buf[i] - '0');
+      return n;
+    }
   return -1;
 }
 
@@ -742,9 +761,56 @@ open_call (Call call,
       }                                    \
   } while (0)
 
+/* The value of @name in environ, or NULL: getenv() without its locale
+ * and lock questions, for a forked child. */
+static const char *
+env_value (const char *name)
+{
+  size_t len = strlen (name);
+
+  for (char **e = environ; e != NULL && *e != NULL; e++)
+    if (strncmp (*e, name, len) == 0 && (*e)[len] == '=')
+      return *e + len + 1;
+  return NULL;
+}
+
+/* The PSF_SHIM_SYNCFS_* variables; returns the errno to fail with, -1 for
+ * none. */
+static int
+syncfs_variables (void)
+{
+  const char *count_fd = env_value ("PSF_SHIM_SYNCFS_COUNT_FD");
+  const char *delay = env_value ("PSF_SHIM_SYNCFS_DELAY_MS");
+  const char *fail = env_value ("PSF_SHIM_SYNCFS_ERRNO");
+
+  if (count_fd != NULL && *count_fd != '\0')
+    {
+      ssize_t r = REAL (write) ((int) parse_unsigned (count_fd, strlen (count_fd)), "s", 1);
+      (void) r;
+    }
+  if (delay != NULL && *delay != '\0')
+    sleep_ms (parse_unsigned (delay, strlen (delay)));
+  if (fail != NULL && *fail != '\0')
+    {
+      int error = parse_errno (fail, strlen (fail));
+
+      return error < 0 ? 0 : error;
+    }
+  return -1;
+}
+
 PSF_FAULT_EXPORT int
 syncfs (int fd)
 {
+  int saved_errno = errno;
+  int error = syncfs_variables ();
+
+  if (error >= 0)
+    {
+      errno = error;
+      return -1;
+    }
+  errno = saved_errno;
   FAIL_IF (CALL_SYNCFS, NULL, fd, -1);
   return REAL (syncfs) (fd);
 }

@@ -327,7 +327,7 @@ test_cancelled (Fixture       *f,
 }
 
 /* The plugin's settings reach the process it runs. These cases need the
- * syncfs() shim of the core tests (tests/syncfs-shim.c) preloaded; the
+ * fault shim of the tests (tests/faults/fault-shim.c) preloaded; the
  * helper child inherits it with the environment. */
 static PsfHook *
 create_hook_with_shim (Fixture *f)
