@@ -40,7 +40,9 @@ not an exception from start() but returncode 1 with a warning on stderr:
 _post_merge_sync then falls back to os.sync() instead of failing the merge.
 """
 
+import os
 import sys
+import threading
 
 import gi
 gi.require_version('Psf', '1')
@@ -65,6 +67,27 @@ _FORK_KEYWORDS = (
     'unshare_net', 'unshare_pid',
 )
 
+# Per thread, the bridges of contexts that no task uses any more, to start
+# the next task in: a context costs an eventfd and some allocations, which
+# is a fair part of a sync. Never shared by two running tasks (each has its
+# own watch on its context's fds), never used across fork().
+_spare = threading.local()
+
+
+def _take_bridge():
+    if getattr(_spare, 'pid', None) == os.getpid() and _spare.bridges:
+        return _spare.bridges.pop()
+    return Psf.LoopBridge.new(None)
+
+
+def _give_back(bridge):
+    if getattr(_spare, 'pid', None) != os.getpid():
+        _spare.pid = os.getpid()
+        _spare.bridges = []
+    if len(_spare.bridges) < 4:
+        _spare.bridges.append(bridge)
+
+
 def _asyncio_loop(scheduler):
     """The asyncio loop behind a Portage scheduler: an AsyncioEventLoop or
     a SchedulerInterface (both have _loop), or an asyncio loop itself."""
@@ -77,7 +100,7 @@ class SyncfsProcess(AsynchronousTask):
     module's documentation."""
 
     __slots__ = ('paths',) + _FORK_KEYWORDS + (
-        '_psf', '_pid', '_watch', '_listened', '_results')
+        '_psf', '_pid', '_bridge', '_watch', '_watching', '_listened')
 
     @property
     def pid(self):
@@ -88,7 +111,9 @@ class SyncfsProcess(AsynchronousTask):
     def results(self):
         """psf's per-path results (Psf.SyncfsResult) once the task has
         exited, else an empty list. Not in Portage."""
-        return list(self._results or ())
+        if self._psf is None or self.returncode is None:
+            return []
+        return self._psf.results
 
     def isAlive(self):
         return self._pid is not None and self.returncode is None
@@ -99,26 +124,40 @@ class SyncfsProcess(AsynchronousTask):
         loop.add_reader
         try:
             task = self._make_task()
-            bridge = Psf.LoopBridge.new(None)
+            bridge = _take_bridge()
             bridge.start_task(task)
         except (GLib.Error, TypeError, ValueError) as error:
             self._fail(error)
             return
         self._psf = task
         self._pid = task.pid
-        # The task's own context, run by the loop (psf.aio's driver): it
-        # is the task's alone, so the watch ends with the task and nothing
-        # of it stays in the loop.
-        self._watch = aio._Driver(loop, bridge.get_context())
+        self._bridge = bridge
+        # The task's context is its own while it runs; the loop runs it
+        # (psf.aio's driver) from its next iteration, so a caller that
+        # waits with the loop idle never needs that watch at all.
+        self._watching = loop.call_soon(self._watch_context)
+
+    def _watch_context(self):
+        self._watching = None
+        if self.returncode is None:
+            self._watch = aio._Driver(_asyncio_loop(self.scheduler),
+                                      self._bridge.get_context())
+
+    def _unwatch(self):
+        if self._watching is not None:
+            self._watching.cancel()
+            self._watching = None
+        if self._watch is not None:
+            self._watch.close()
+            self._watch = None
 
     def _make_task(self):
         if self.paths is None:
             raise TypeError('paths is None')
         if self.args or self.kwargs:
             raise TypeError('the syncfs child takes no args or kwargs')
-        task = Psf.SyncfsProcess(paths=self.paths)
         # As Portage: SIGTERM only, never SIGKILL after a delay.
-        task.props.cancel_timeout = 0
+        task = Psf.SyncfsProcess(paths=self.paths, cancel_timeout=0)
         task.connect('exited', self._psf_exited)
         return task
 
@@ -129,13 +168,9 @@ class SyncfsProcess(AsynchronousTask):
         self._async_wait()
 
     def _psf_exited(self, task, returncode):
-        if self._watch is not None:
-            self._watch.close()
-            self._watch = None
-        # Let go of the psf task, and with it of its main context's fd,
-        # even while the caller keeps this object.
-        self._results = task.results
-        self._psf = None
+        self._unwatch()
+        _give_back(self._bridge)
+        self._bridge = None
         self.returncode = returncode
         self._async_wait()
 
@@ -148,22 +183,20 @@ class SyncfsProcess(AsynchronousTask):
         super().addExitListener(f)
 
     def wait(self):
-        if (self.returncode is None and self._watch is not None
+        if (self.returncode is None and self._bridge is not None
                 and not self._listened and not self.scheduler.is_running()):
             # A caller that blocks and listens to nothing, as
             # dblink._post_merge_sync: there is nothing for the loop to
             # run, so wait for the psf task itself, in its own context.
             # With listeners the loop runs, as in Portage, so that they
             # are called in the same order and have run when wait() returns.
-            context = self._watch.context
-            self._watch.close()
-            self._watch = None
+            self._unwatch()
             try:
                 self._psf.wait()
             except BaseException:
                 # Ctrl-C: the task runs on, watched by the loop again.
                 if self.returncode is None:
-                    self._watch = aio._Driver(_asyncio_loop(self.scheduler), context)
+                    self._watch_context()
                 raise
         return super().wait()
 

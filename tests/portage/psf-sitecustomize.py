@@ -56,10 +56,8 @@ def _record(event, task, **fields):
 
 def _exited(task):
     fields = {}
-    psf_task = getattr(task, '_psf', None)
-    if psf_task is not None:
-        # What ran is psf's GObject class, and what it reported.
-        fields['gtype'] = psf_task.__gtype__.name
+    if hasattr(task, 'results'):
+        # What psf reported, per path.
         fields['results'] = [str(r) for r in task.results]
     _record('exit', task, **fields)
 
@@ -71,7 +69,12 @@ def _recording(base):
         def start(self):
             self.addExitListener(_exited)
             super().start()
-            _record('start', self)
+            fields = {}
+            psf_task = getattr(self, '_psf', None)
+            if psf_task is not None:
+                # What runs is psf's GObject class.
+                fields['gtype'] = psf_task.__gtype__.name
+            _record('start', self, **fields)
 
     Recorded.__name__ = base.__name__
     Recorded.__qualname__ = base.__qualname__

@@ -185,8 +185,10 @@ def check_calls(label, records, wanted_class, gtype):
     ok(exits and not bad, '%s: every exit has returncode 0' % label,
        ['%r' % r for r in bad])
     if gtype is not None:
-        gtypes = sorted({r.get('gtype') for r in exits}, key=str)
-        ok(gtypes == [gtype], '%s: each ran as %s' % (label, gtype),
+        gtypes = sorted({r.get('gtype') for r in starts}, key=str)
+        reported = [r for r in exits if r.get('results')]
+        ok(gtypes == [gtype] and len(reported) == len(exits),
+           '%s: each ran as %s and reported its paths' % (label, gtype),
            ['GObject classes: %s' % gtypes] + ['results: %s' % r.get('results') for r in exits])
     return len(starts)
 
