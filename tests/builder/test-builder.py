@@ -89,7 +89,7 @@ def parse_args():
                         help='a file meson installs into the plugin folder')
     parser.add_argument('--driver', required=True, help='the driver plugin folder')
     parser.add_argument('--project', required=True, help='the fixture project folder')
-    parser.add_argument('--shim', help='the tests' LD_PRELOAD shim (libpsf-fault-shim.so)')
+    parser.add_argument('--shim', help='the LD_PRELOAD fault shim (libpsf-fault-shim.so)')
     parser.add_argument('--bench', type=int, default=0)
     parser.add_argument('--case', action='append', help='run only this case (repeatable)')
     return parser.parse_args()
