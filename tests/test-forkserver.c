@@ -37,49 +37,6 @@ shim_loaded (void)
          strstr (info.dli_fname, "psf-fault-shim") != NULL;
 }
 
-/* This process's children named @comm (the server: "psf-forkserver"). */
-static GArray *
-children_named (const char *comm)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *contents = NULL;
-      const char *open_paren;
-      const char *close_paren;
-      char state;
-      int ppid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_strdup_printf ("/proc/%s/stat", name);
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        continue;
-      open_paren = strchr (contents, '(');
-      close_paren = strrchr (contents, ')');
-      if (open_paren == NULL || close_paren == NULL ||
-          sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid () ||
-          state == 'Z' || (size_t) (close_paren - open_paren - 1) != strlen (comm) ||
-          strncmp (open_paren + 1, comm, strlen (comm)) != 0)
-        continue;
-      g_array_append_val (pids, (GPid) { atoi (name) });
-    }
-  return pids;
-}
-
-static GPid
-server_pid (void)
-{
-  g_autoptr(GArray) pids = children_named ("psf-forkserver");
-
-  g_assert_cmpuint (pids->len, <=, 1);
-  return pids->len == 1 ? g_array_index (pids, GPid, 0) : 0;
-}
-
 static PsfSyncfsProcess *
 sync_new (const char *path)
 {
@@ -147,14 +104,14 @@ test_lazy_and_reused (void)
   GPid first;
 
   /* Every earlier case used another method: no server yet. */
-  g_assert_cmpint (server_pid (), ==, 0);
+  g_assert_cmpint (psf_test_forkserver_pid (), ==, 0);
 
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  first = server_pid ();
+  first = psf_test_forkserver_pid ();
   g_assert_cmpint (first, >, 0);
 
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  g_assert_cmpint (server_pid (), ==, first);
+  g_assert_cmpint (psf_test_forkserver_pid (), ==, first);
 }
 
 static void
@@ -164,7 +121,7 @@ test_restart_after_crash (void)
   GPid new;
 
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  old = server_pid ();
+  old = psf_test_forkserver_pid ();
   kill_server (old);
 
   /* The next task notices, reaps it, says so and starts a new one. */
@@ -172,7 +129,7 @@ test_restart_after_crash (void)
   g_assert_cmpint (sync_run ("/"), ==, 0);
   g_test_assert_expected_messages ();
 
-  new = server_pid ();
+  new = psf_test_forkserver_pid ();
   g_assert_cmpint (new, >, 0);
   g_assert_cmpint (new, !=, old);
   g_assert_cmpint (psf_test_proc_state (old), ==, 0);
@@ -193,7 +150,7 @@ test_crash_while_running (void)
     }
 
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  server = server_pid ();
+  server = psf_test_forkserver_pid ();
 
   /* A child of ours (the common case, CLONE_PARENT) lives on without the
    * server and is reaped as usual; the next task finds the server gone,
@@ -221,7 +178,7 @@ test_crash_while_running (void)
   g_test_assert_expected_messages ();
   g_clear_object (&proc);
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  server = server_pid ();
+  server = psf_test_forkserver_pid ();
 
   /* A child of the server's (a set-up option makes it a fork) sits in
    * syncfs() for a minute: only the crash ends it, and it goes with the
@@ -241,7 +198,7 @@ test_crash_while_running (void)
 
   /* And the next task has a server again. */
   g_assert_cmpint (sync_run ("/"), ==, 0);
-  g_assert_cmpint (server_pid (), !=, server);
+  g_assert_cmpint (psf_test_forkserver_pid (), !=, server);
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
@@ -262,7 +219,7 @@ test_cancel (void)
   proc = sync_new ("/");
   psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
   g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
-  server = server_pid ();
+  server = psf_test_forkserver_pid ();
   wait_for_child (PSF_TASK (proc));
 
   /* SIGTERM reaches a child that is not ours. */
@@ -288,7 +245,7 @@ test_cancel (void)
   psf_task_cancel (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
-  g_assert_cmpint (server_pid (), ==, server);
+  g_assert_cmpint (psf_test_forkserver_pid (), ==, server);
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
@@ -662,7 +619,7 @@ test_dies_with_host (void)
 
       g_assert_cmpint (sync_run ("/"), ==, 0);
       path = pid_file_path (getppid ());
-      pid_text = g_strdup_printf ("%d", (int) server_pid ());
+      pid_text = g_strdup_printf ("%d", (int) psf_test_forkserver_pid ());
       g_assert_true (g_file_set_contents (path, pid_text, -1, NULL));
       _exit (0);
     }

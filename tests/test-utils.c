@@ -322,3 +322,45 @@ psf_test_root_is_mount_point (void)
     }
   return FALSE;
 }
+
+GArray *
+psf_test_children_named (const char *comm)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = NULL;
+      g_autofree char *contents = NULL;
+      const char *open_paren;
+      const char *close_paren;
+      char state;
+      int ppid;
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      path = g_strdup_printf ("/proc/%s/stat", name);
+      if (!g_file_get_contents (path, &contents, NULL, NULL))
+        continue;
+      open_paren = strchr (contents, '(');
+      close_paren = strrchr (contents, ')');
+      if (open_paren == NULL || close_paren == NULL ||
+          sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid () ||
+          state == 'Z' || (size_t) (close_paren - open_paren - 1) != strlen (comm) ||
+          strncmp (open_paren + 1, comm, strlen (comm)) != 0)
+        continue;
+      g_array_append_val (pids, (GPid) { atoi (name) });
+    }
+  return pids;
+}
+
+GPid
+psf_test_forkserver_pid (void)
+{
+  g_autoptr(GArray) pids = psf_test_children_named ("psf-forkserver");
+
+  g_assert_cmpuint (pids->len, <=, 1);
+  return pids->len == 1 ? g_array_index (pids, GPid, 0) : 0;
+}

@@ -107,6 +107,13 @@ void        psf_test_pipe_high          (int fds[2]);
 gboolean    psf_test_wait_fd            (int fd,
                                          int timeout_ms);
 
+/* This process's children named @comm (as /proc/PID/stat says) that are
+ * not zombies: an array of GPid. */
+GArray     *psf_test_children_named     (const char *comm);
+
+/* The pid of this process's forkserver, or 0 when none runs. */
+GPid        psf_test_forkserver_pid     (void);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

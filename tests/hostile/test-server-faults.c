@@ -44,49 +44,6 @@ static int (*fault_configure) (const char *spec);
       }                                                         \
   } G_STMT_END
 
-/* This process's children named @comm that are not zombies. */
-static GArray *
-children_named (const char *comm)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *contents = NULL;
-      char *open_paren;
-      char *close_paren;
-      char state;
-      int ppid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_strdup_printf ("/proc/%s/stat", name);
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        continue;
-      open_paren = strchr (contents, '(');
-      close_paren = strrchr (contents, ')');
-      if (open_paren == NULL || close_paren == NULL ||
-          sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid () ||
-          state == 'Z' || (size_t) (close_paren - open_paren - 1) != strlen (comm) ||
-          strncmp (open_paren + 1, comm, strlen (comm)) != 0)
-        continue;
-      g_array_append_val (pids, (GPid) { atoi (name) });
-    }
-  return pids;
-}
-
-static GPid
-server_pid (void)
-{
-  g_autoptr(GArray) pids = children_named ("psf-forkserver");
-
-  g_assert_cmpuint (pids->len, <=, 1);
-  return pids->len == 1 ? g_array_index (pids, GPid, 0) : 0;
-}
-
 static PsfSyncfsProcess *
 sync_new (void)
 {
@@ -149,7 +106,7 @@ test_stopped_server (void)
   REQUIRE_SHIM ();
 
   g_assert_cmpint (sync_run (), ==, 0);
-  server = server_pid ();
+  server = psf_test_forkserver_pid ();
   g_assert_cmpint (server, >, 0);
 
   relayed = sync_new ();
@@ -190,7 +147,7 @@ test_stopped_server (void)
 
   /* A new server for the next task. */
   g_assert_cmpint (sync_run (), ==, 0);
-  g_assert_cmpint (server_pid (), !=, server);
+  g_assert_cmpint (psf_test_forkserver_pid (), !=, server);
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
@@ -228,7 +185,7 @@ test_killed_during_setup (void)
   REQUIRE_SHIM ();
 
   g_assert_cmpint (sync_run (), ==, 0);
-  killer.server = server_pid ();
+  killer.server = psf_test_forkserver_pid ();
   g_assert_cmpint (killer.server, >, 0);
 
   /* The child hangs in the chdir() of its set-up, after a word on fd 50. */
@@ -252,7 +209,7 @@ test_killed_during_setup (void)
   g_assert_true (g_pattern_match_simple (pattern, error->message));
 
   g_assert_cmpint (sync_run (), ==, 0);
-  g_assert_cmpint (server_pid (), !=, killer.server);
+  g_assert_cmpint (psf_test_forkserver_pid (), !=, killer.server);
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
@@ -277,7 +234,7 @@ test_no_server_falls_back (void)
       psf_test_assert_started (PSF_TASK (proc));
       g_test_assert_expected_messages ();
       fault_configure (NULL);
-      g_assert_cmpint (server_pid (), ==, 0);
+      g_assert_cmpint (psf_test_forkserver_pid (), ==, 0);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
       assert_synced (proc);
@@ -309,7 +266,7 @@ test_clone_refused_falls_back (void)
       psf_test_assert_started (PSF_TASK (proc));
       g_test_assert_expected_messages ();
       g_unsetenv ("PSF_FAULT");
-      g_assert_cmpint (server_pid (), >, 0);
+      g_assert_cmpint (psf_test_forkserver_pid (), >, 0);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
       assert_synced (proc);
