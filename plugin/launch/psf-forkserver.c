@@ -66,7 +66,7 @@
  *
  * A server serves one host process with one identity: a fork of the host,
  * a change of effective uid/gid and a change of the helper binary on disk
- * (an upgrade: Portage's reason for a fresh image, bug 448858) each start
+ * (an upgrade: Portage's reason for a fresh image) each start
  * a new server. The old one finishes relaying the exits of the children it
  * started, then exits; a later start reaps it.
  *

@@ -31,7 +31,7 @@
  * process of its own, forked from this one at the start, and every
  * iteration runs on every host (see measure_hosts()). It then starts 1000
  * tasks at once on one main loop per method, in this small process (total
- * time, peak fds, peak RSS), and prints the ratios that issue 6 sets as
+ * time, peak fds, peak RSS), and prints the ratios that psf sets as
  * targets.
  *
  * --slow-filesystems runs the concurrency demonstration instead: it needs
@@ -902,7 +902,7 @@ print_ratios (const HostResult       *hosts,
   const HostResult *small = &hosts[0];
   const HostResult *large = &hosts[n_hosts - 1];
 
-  g_print ("\n### Ratios against the targets of issue 6 (default method: %s)\n\n", method_name (method));
+  g_print ("\n### Ratios against the targets (default method: %s)\n\n", method_name (method));
   g_print ("| ratio | value | target | |\n|---|---:|---:|---|\n");
   for (guint h = 0; h < n_hosts; h++)
     {

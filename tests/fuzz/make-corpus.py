@@ -6,7 +6,7 @@
 #   tests/fuzz/make-corpus.py   (from anywhere; rewrites tests/fuzz/corpus/)
 #
 # Seeds are small, named after what they hold, and cover the hostile cases
-# of issue 7: for the report decoder truncated, oversized, garbage and
+# named in tests/fuzz/meson.build: for the report decoder truncated, oversized, garbage and
 # duplicated records; for the child routine FIFOs, sockets, device nodes,
 # /proc and /sys, symlink loops, `..` chains, 4096-byte components and
 # 100 000 entries (see fuzz-syncfs-paths.c for the input format). Inputs
