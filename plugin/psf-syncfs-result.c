@@ -167,6 +167,27 @@ psf_syncfs_result_get_path (PsfSyncfsResult *self)
 }
 
 /**
+ * psf_syncfs_result_get_path_bytes:
+ * @self: a #PsfSyncfsResult
+ *
+ * Gets the path this result is about as its bytes, without the trailing
+ * NUL: what a binding whose strings must be valid Unicode (gjs) uses for
+ * a file name that is not UTF-8, which psf_syncfs_result_get_path() cannot
+ * give it.
+ *
+ * Returns: (transfer full): the bytes of the path
+ *
+ * Since: 1.0
+ */
+GBytes *
+psf_syncfs_result_get_path_bytes (PsfSyncfsResult *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_RESULT (self), NULL);
+
+  return g_bytes_new (self->path, strlen (self->path));
+}
+
+/**
  * psf_syncfs_result_get_status:
  * @self: a #PsfSyncfsResult
  *

@@ -46,6 +46,8 @@ G_DECLARE_FINAL_TYPE (PsfSyncfsResult, psf_syncfs_result, PSF, SYNCFS_RESULT, GO
 PSF_AVAILABLE_IN_ALL
 const char      *psf_syncfs_result_get_path   (PsfSyncfsResult *self);
 PSF_AVAILABLE_IN_ALL
+GBytes          *psf_syncfs_result_get_path_bytes (PsfSyncfsResult *self);
+PSF_AVAILABLE_IN_ALL
 PsfSyncfsStatus  psf_syncfs_result_get_status (PsfSyncfsResult *self);
 PSF_AVAILABLE_IN_ALL
 int              psf_syncfs_result_get_errno  (PsfSyncfsResult *self);

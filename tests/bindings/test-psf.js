@@ -236,6 +236,27 @@ test('start_failure_is_spawn_error', () => {
     assertEq(p.state, Psf.TaskState.NEW, 'state');
 });
 
+test('non_utf8_name_through_bytes', () => {
+    const tree = GLib.dir_make_tmp('psf-bytes-XXXXXX');
+    const encoder = new TextEncoder();
+    const name = new Uint8Array([...encoder.encode(`${tree}/caf`), 0xe9]);
+    const p = new Psf.SyncfsProcess();
+    try {
+        p.set_paths_bytes(new Uint8Array([...encoder.encode(tree), 0, ...name]));
+        p.start();
+        assertEq(p.wait(), 0, 'returncode');
+        const results = p.get_results();
+        assertEq(results.length, 2, 'results');
+        assertEq(results[0].get_status(), Psf.SyncfsStatus.SYNCED, 'tree status');
+        // The name that is not UTF-8 comes back byte for byte.
+        assertEq(Array.from(results[1].get_path_bytes().toArray()).join(','),
+            Array.from(name).join(','), 'path bytes');
+        assertEq(results[1].get_status(), Psf.SyncfsStatus.SKIPPED, 'missing name status');
+    } finally {
+        GLib.rmdir(tree);
+    }
+});
+
 function checkSyncResults(tree, p, paths) {
     const results = p.get_results();
     assertEq(results.map(r => r.get_path()), paths, 'result paths');
