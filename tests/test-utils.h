@@ -111,7 +111,8 @@ gboolean    psf_test_wait_fd            (int fd,
  * not zombies: an array of GPid. */
 GArray     *psf_test_children_named     (const char *comm);
 
-/* The pid of this process's forkserver, or 0 when none runs. */
+/* The pid of this process's forkserver, or 0 when none runs (a replaced
+ * one still on its way out is waited for, up to 5 s). */
 GPid        psf_test_forkserver_pid     (void);
 
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */

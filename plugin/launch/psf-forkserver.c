@@ -109,8 +109,16 @@
 
 /* How long start() waits for the server's answer. A new server first has
  * to be exec'd, linked and started, which a loaded machine (or a
- * sanitizer build) may take a while to do. */
+ * sanitizer build) may take a while to do. An AddressSanitizer build's
+ * server forks its children (a clone cannot share its shadow memory), and
+ * such a fork copies page tables for terabytes of mapped shadow: there an
+ * answer may take seconds on a busy machine, so the bound is that of a new
+ * server. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ANSWER_TIMEOUT_MS     5000
+#else
 #define ANSWER_TIMEOUT_MS     500
+#endif
 #define NEW_SERVER_TIMEOUT_MS 5000
 
 /* Where the server's end of the socket waits before it becomes fd 3. */

@@ -132,8 +132,13 @@ test_stopped_server (void)
   g_assert_true (g_pattern_match_simple (pattern, error->message));
   g_test_message ("start() gave up after %" G_GINT64_FORMAT " ms: %s",
                   elapsed / 1000, error->message);
-  /* The bound is 500 ms; the old wait was 10 s. Room for a loaded machine. */
+  /* The bound is 500 ms (5 s in an AddressSanitizer build, whose server's
+   * forks are slow); the old wait was 10 s. Room for a loaded machine. */
+#if defined(__SANITIZE_ADDRESS__)
+  g_assert_cmpint (elapsed, <, 9 * G_USEC_PER_SEC);
+#else
   g_assert_cmpint (elapsed, <, 5 * G_USEC_PER_SEC);
+#endif
   g_assert_cmpint (psf_task_get_state (PSF_TASK (other)), ==, PSF_TASK_STATE_NEW);
   g_clear_error (&error);
 
