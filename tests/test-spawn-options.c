@@ -253,33 +253,10 @@ test_namespaces (gconstpointer data)
   child_clear (&c);
 }
 
-/* The cgroup2 mount, from /proc/self/mountinfo (it may be at
- * /sys/fs/cgroup/unified on a hybrid hierarchy). */
-static char *
-find_cgroup2_mount (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
-      guint n = g_strv_length (fields);
-
-      for (guint j = 0; j + 1 < n; j++)
-        if (g_str_equal (fields[j], "-") && g_str_equal (fields[j + 1], "cgroup2"))
-          return g_strdup (fields[4]);
-    }
-  return NULL;
-}
-
 static char *
 make_test_cgroup (void)
 {
-  g_autofree char *mount = find_cgroup2_mount ();
+  g_autofree char *mount = psf_test_find_cgroup2_mount ();
   g_autofree char *probe = NULL;
   char *dir;
 
@@ -303,7 +280,7 @@ test_cgroup (gconstpointer data)
   Via via = GPOINTER_TO_INT (data);
   g_autofree char *cgroup = make_test_cgroup ();
   g_autoptr(GHashTable) t = NULL;
-  g_autofree char *mount = find_cgroup2_mount ();
+  g_autofree char *mount = psf_test_find_cgroup2_mount ();
   Child c;
 
   if (cgroup == NULL)

@@ -372,3 +372,24 @@ psf_test_forkserver_pid (void)
   g_assert_cmpuint (pids->len, <=, 1);
   return pids->len == 1 ? g_array_index (pids, GPid, 0) : 0;
 }
+
+char *
+psf_test_find_cgroup2_mount (void)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return NULL;
+  lines = g_strsplit (contents, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
+      guint n = g_strv_length (fields);
+
+      for (guint j = 0; j + 1 < n; j++)
+        if (g_str_equal (fields[j], "-") && g_str_equal (fields[j + 1], "cgroup2"))
+          return g_strdup (fields[4]);
+    }
+  return NULL;
+}

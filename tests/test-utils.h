@@ -115,6 +115,10 @@ GArray     *psf_test_children_named     (const char *comm);
  * one still on its way out is waited for, up to 5 s). */
 GPid        psf_test_forkserver_pid     (void);
 
+/* Where the cgroup v2 hierarchy is mounted, from /proc/self/mountinfo
+ * (it may be /sys/fs/cgroup/unified on a hybrid hierarchy), or %NULL. */
+char       *psf_test_find_cgroup2_mount (void);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

@@ -22,27 +22,6 @@
 
 /* cgroup clean-up */
 
-static char *
-find_cgroup2_mount (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
-      guint n = g_strv_length (fields);
-
-      for (guint j = 0; j + 1 < n; j++)
-        if (g_str_equal (fields[j], "-") && g_str_equal (fields[j + 1], "cgroup2"))
-          return g_strdup (fields[4]);
-    }
-  return NULL;
-}
-
 typedef struct
 {
   gboolean grandchild_gone;
@@ -153,7 +132,7 @@ run_cleanup_once (const char *mount,
 static void
 test_cgroup_cleanup_yields (void)
 {
-  g_autofree char *mount = find_cgroup2_mount ();
+  g_autofree char *mount = psf_test_find_cgroup2_mount ();
   gboolean skipped = FALSE;
   guint yielded = 0;
   int pidfd;

@@ -1016,34 +1016,13 @@ test_child_grandchild_not_waited (void)
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
-static char *
-find_cgroup2_mount (void)
-{
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);
-      guint n = g_strv_length (fields);
-
-      for (guint j = 0; j + 1 < n; j++)
-        if (g_str_equal (fields[j], "-") && g_str_equal (fields[j + 1], "cgroup2"))
-          return g_strdup (fields[4]);
-    }
-  return NULL;
-}
-
 /* A SyncfsProcess child whose grandchild keeps the report channel, inside
  * a cgroup: the grandchild is killed when the child exits. */
 static void
 test_child_grandchild_cgroup (gconstpointer data)
 {
   int method = GPOINTER_TO_INT (data);
-  g_autofree char *mount = find_cgroup2_mount ();
+  g_autofree char *mount = psf_test_find_cgroup2_mount ();
   g_autofree char *cgroup = NULL;
   g_autofree char *probe = NULL;
   const char *paths[] = { g_get_tmp_dir (), NULL };
