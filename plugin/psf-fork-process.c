@@ -138,7 +138,8 @@ psf_fork_process_class_set_routine (PsfForkProcessClass *klass,
 }
 
 /* The routine a FORK child of @klass runs: the one its class (or the
- * nearest ancestor that has one) set. */
+ * nearest ancestor that has one) set, else the routine of the library's
+ * own table with the class's name (a class that set only the name). */
 static PsfChildRoutine
 psf_fork_process_class_get_fork_routine (PsfForkProcessClass *klass)
 {
@@ -151,7 +152,7 @@ psf_fork_process_class_get_fork_routine (PsfForkProcessClass *klass)
       if (routine != NULL)
         return (PsfChildRoutine) routine;
     }
-  return NULL;
+  return klass->routine != NULL ? psf_child_routine_lookup (klass->routine) : NULL;
 }
 
 static void
@@ -433,7 +434,12 @@ psf_fork_process_start (PsfTask  *task,
       return FALSE;
     }
 
-  if (priv->func == NULL && klass->routine == NULL && klass->run == NULL)
+  /* FORK runs the routine from this library: one only the helper knows is
+   * nothing to run here either. */
+  if (priv->func == NULL && klass->run == NULL &&
+      (klass->routine == NULL ||
+       (priv->start_method == PSF_START_METHOD_FORK &&
+        psf_fork_process_class_get_fork_routine (klass) == NULL)))
     {
       g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
                    _("%s has nothing to run: give a function or implement run()"),

@@ -151,6 +151,38 @@ test_fork_nothing_to_run (void)
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
 }
 
+/* A class that names a routine without the setter (the field is in the
+ * installed class structure): FORK runs the library's routine of that
+ * name, and refuses a name the library does not have instead of running
+ * nothing in the child. */
+typedef struct { PsfForkProcess parent_instance; } TestNamed;
+typedef struct { PsfForkProcessClass parent_class; } TestNamedClass;
+static GType test_named_get_type (void);
+G_DEFINE_TYPE (TestNamed, test_named, PSF_TYPE_FORK_PROCESS)
+
+static void
+test_named_class_init (TestNamedClass *klass)
+{
+  PSF_FORK_PROCESS_CLASS (klass)->routine = "no-such-routine";
+}
+
+static void
+test_named_init (TestNamed *self)
+{
+}
+
+static void
+test_fork_unknown_routine_name (void)
+{
+  g_autoptr(GObject) proc = g_object_new (test_named_get_type (), NULL);
+  g_autoptr(GError) error = NULL;
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORK);
+  g_assert_false (psf_task_start (PSF_TASK (proc), &error));
+  g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT);
+  g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
+}
+
 static void
 test_spawn_missing_helper (void)
 {
@@ -197,6 +229,7 @@ main (int   argc,
   g_test_add_func ("/psf/fork/grandchild-holds-fds", test_fork_grandchild_holds_fds);
   g_test_add_func ("/psf/fork/spawn-needs-routine", test_fork_spawn_needs_routine);
   g_test_add_func ("/psf/fork/nothing-to-run", test_fork_nothing_to_run);
+  g_test_add_func ("/psf/fork/unknown-routine-name", test_fork_unknown_routine_name);
   g_test_add_func ("/psf/fork/cancel-before-start", test_fork_cancel);
   g_test_add_func ("/psf/spawn-method/missing-helper", test_spawn_missing_helper);
 
