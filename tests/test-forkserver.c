@@ -12,7 +12,6 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -26,16 +25,6 @@
 #include <unistd.h>
 
 #include "test-utils.h"
-
-static gboolean
-shim_loaded (void)
-{
-  Dl_info info;
-  void *sym = dlsym (RTLD_DEFAULT, "syncfs");
-
-  return sym != NULL && dladdr (sym, &info) != 0 &&
-         strstr (info.dli_fname, "psf-fault-shim") != NULL;
-}
 
 static PsfSyncfsProcess *
 sync_new (const char *path)
@@ -143,11 +132,7 @@ test_crash_while_running (void)
   g_autoptr(GError) error = NULL;
   GPid server;
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_assert_cmpint (sync_run ("/"), ==, 0);
   server = psf_test_forkserver_pid ();
@@ -209,11 +194,7 @@ test_cancel (void)
   g_autoptr(GError) error = NULL;
   GPid server;
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
   proc = sync_new ("/");
@@ -273,11 +254,7 @@ test_child_affinity (void)
   g_autofree char *ours = cpus_allowed (0);
   g_autoptr(GError) error = NULL;
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   /* Every idle worker has served a request by now. */
   for (int i = 0; i < 8; i++)
@@ -321,11 +298,7 @@ test_fd_map (void)
   int pipe_fds[2];
   char buf[16];
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   /* The shim writes a byte on fd 57 per syncfs(): it only has one if the
    * map put the pipe there; close-fds (the default) closed the rest. */
@@ -531,11 +504,7 @@ test_filesystems_at_once (void)
   int pipe_fds[2];
   char buf[16];
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   for (guint i = 0; i < 3; i++)
     {
       struct stat st;

@@ -10,25 +10,12 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "test-utils.h"
-
-static gboolean
-shim_loaded (void)
-{
-  /* The shim's syncfs() comes first if it was preloaded. */
-  Dl_info info;
-  void *sym = dlsym (RTLD_DEFAULT, "syncfs");
-
-  return sym != NULL && dladdr (sym, &info) != 0 &&
-         strstr (info.dli_fname, "psf-fault-shim") != NULL;
-}
 
 static PsfSyncfsProcess *
 run_checked (PsfStartMethod      method,
@@ -66,11 +53,7 @@ test_eio (gconstpointer data)
   g_autofree char *expected = NULL;
   PsfTestCheck check = { 0 };
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "EIO", TRUE);
   proc = run_checked (method, paths, FALSE, &check);
@@ -104,11 +87,7 @@ test_enosys (gconstpointer data)
   PsfTestCheck check = { 0 };
   PsfTestCheck check2 = { 0 };
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "ENOSYS", TRUE);
   proc = run_checked (method, paths, FALSE, &check);
@@ -140,11 +119,7 @@ test_eio_not_hidden_by_fallback (gconstpointer data)
   g_autoptr(PsfSyncfsProcess) proc = NULL;
   PsfTestCheck check = { 0 };
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "EIO", TRUE);
   proc = run_checked (method, paths, TRUE, &check);
@@ -196,11 +171,7 @@ test_one_syncfs_per_filesystem (gconstpointer data)
   const char *two[] = { build_dir, "/dev/shm", exe, NULL };
   struct stat a, b;
 
-  if (!shim_loaded ())
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_assert_cmpuint (count_calls (method, same), ==, 1);
 

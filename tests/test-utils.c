@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -199,6 +200,82 @@ psf_test_give_fault_rules (PsfSpawnProcess *proc,
   if (PSF_IS_FORK_PROCESS (proc) &&
       psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) == PSF_START_METHOD_FORKSERVER)
     g_object_set (proc, "umask", 022, NULL);
+}
+
+/* The shim's control functions (see the top of fault-shim.c), both NULL
+ * unless the shim is preloaded. */
+typedef struct
+{
+  int      (*configure) (const char *spec);
+  unsigned (*hits)      (void);
+} FaultShim;
+
+/* Whether @a and @b are defined by the same loaded object. */
+static gboolean
+same_object (void *a,
+             void *b)
+{
+  Dl_info info_a;
+  Dl_info info_b;
+
+  return a != NULL && b != NULL && dladdr (a, &info_a) != 0 && dladdr (b, &info_b) != 0 &&
+         info_a.dli_fbase == info_b.dli_fbase;
+}
+
+static const FaultShim *
+fault_shim (void)
+{
+  static FaultShim shim;
+  static gsize looked_up = 0;
+
+  if (g_once_init_enter (&looked_up))
+    {
+      void *configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
+
+      /* Preloaded, not merely loaded: its syncfs() is the one every call
+       * in this process (and in a FORK child) reaches. */
+      if (same_object (configure, dlsym (RTLD_DEFAULT, "syncfs")))
+        {
+          shim.configure = (int (*) (const char *)) configure;
+          shim.hits = (unsigned (*) (void)) dlsym (RTLD_DEFAULT, "psf_fault_hits");
+        }
+      g_once_init_leave (&looked_up, 1);
+    }
+  return &shim;
+}
+
+gboolean
+psf_test_fault_shim_loaded (void)
+{
+  return fault_shim ()->configure != NULL;
+}
+
+void
+psf_test_arm_faults (PsfSpawnProcess *proc,
+                     const char      *spec)
+{
+  if (!psf_test_fault_shim_loaded ())
+    g_error ("the fault shim is not preloaded");
+  g_assert_cmpint (fault_shim ()->configure (spec), ==, 0);
+  if (proc != NULL)
+    psf_test_give_fault_rules (proc, spec);
+}
+
+void
+psf_test_disarm_faults (PsfSpawnProcess *proc)
+{
+  if (psf_test_fault_shim_loaded ())
+    fault_shim ()->configure (NULL);
+  if (proc != NULL)
+    psf_spawn_process_set_env (proc, NULL);
+}
+
+guint
+psf_test_fault_hits (void)
+{
+  if (fault_shim ()->hits == NULL)
+    g_error ("the fault shim is not preloaded");
+  return fault_shim ()->hits ();
 }
 
 void

@@ -71,13 +71,46 @@ void        psf_test_wait_check_cb      (GObject      *object,
 void        psf_test_run_checked        (PsfTask      *task,
                                          PsfTestCheck *check);
 
+/* The tests' fault shim (tests/faults/fault-shim.c, preloaded as
+ * libpsf-fault-shim.so), driven from the test process: its control
+ * functions are looked up once, with dlsym(RTLD_DEFAULT). */
+
+/* Whether the fault shim is preloaded into this process. */
+gboolean    psf_test_fault_shim_loaded  (void);
+
+/* Skips the current test, and returns from it, when the fault shim is
+ * not preloaded. */
+#define PSF_TEST_REQUIRE_FAULT_SHIM()                           \
+  G_STMT_START {                                                \
+    if (!psf_test_fault_shim_loaded ())                         \
+      {                                                         \
+        g_test_skip ("the fault shim is not preloaded");        \
+        return;                                                 \
+      }                                                         \
+  } G_STMT_END
+
 /* Gives @proc's child the fault-shim rules @spec through PSF_FAULT in its
- * environment (tests/faults/fault-shim.c). A FORKSERVER task also gets a
- * umask, a set-up option: the server then forks the child, which reads
- * the rules from its environment, instead of cloning it, which shares the
- * server's memory and cannot. */
+ * environment. A FORKSERVER task also gets a umask, a set-up option: the
+ * server then forks the child, which reads the rules from its
+ * environment, instead of cloning it, which shares the server's memory
+ * and cannot. A FORK child needs nothing: it is a copy of this process. */
 void        psf_test_give_fault_rules   (PsfSpawnProcess *proc,
                                          const char      *spec);
+
+/* Replaces the fault rules of this process (host rules, and child rules
+ * for a FORK child, which inherits them) with @spec, asserting that the
+ * shim took them, and gives them to @proc's child if @proc is not %NULL.
+ * The shim must be preloaded (see PSF_TEST_REQUIRE_FAULT_SHIM()). */
+void        psf_test_arm_faults         (PsfSpawnProcess *proc,
+                                         const char      *spec);
+
+/* Removes the fault rules of this process, if the shim is preloaded, and
+ * gives @proc (if not %NULL) back its default environment. */
+void        psf_test_disarm_faults      (PsfSpawnProcess *proc);
+
+/* How many faults the shim injected in this process since its rules were
+ * last set. The shim must be preloaded. */
+guint       psf_test_fault_hits         (void);
 
 /* Tasks started together, counted down by psf_test_crowd_exited_cb()
  * (the "exited" handler, with the crowd as data). */

@@ -3,14 +3,14 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Runs with LD_PRELOAD=libpsf-fault-shim.so (fault-shim.c). The test arms
- * the shim of its own process with psf_fault_configure(): "where=host"
- * rules hit the library in this process, "where=child" rules hit a FORK
- * child (it inherits the rules) and, given through PSF_FAULT in the task's
- * environment, the SPAWN helper psf-child and a FORKSERVER child (arm()
- * gives such a task a umask, so that the server forks the child, which
- * reads the rules from its environment, rather than cloning it). Host
- * faults on anonymous pipes are not run with FORKSERVER: its status pipe
- * would take the fault instead of the report channel.
+ * the shim of its own process with psf_test_arm_faults() (test-utils):
+ * "where=host" rules hit the library in this process, "where=child" rules
+ * hit a FORK child (it inherits the rules) and, given through PSF_FAULT in
+ * the task's environment, the SPAWN helper psf-child and a FORKSERVER
+ * child (such a task also gets a umask, so that the server forks the
+ * child, which reads the rules from its environment, rather than cloning
+ * it). Host faults on anonymous pipes are not run with FORKSERVER: its
+ * status pipe would take the fault instead of the report channel.
  *
  * Each test checks what the contract promises for its fault: the state and
  * returncode, the GError's domain, code and message (the call, the path and
@@ -24,7 +24,6 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,18 +38,6 @@
 #include <glib-unix.h>
 
 #include "test-utils.h"
-
-static int      (*fault_configure) (const char *spec);
-static unsigned (*fault_hits) (void);
-
-#define REQUIRE_SHIM()                                          \
-  G_STMT_START {                                                \
-    if (fault_configure == NULL)                                \
-      {                                                         \
-        g_test_skip ("the fault shim is not preloaded");        \
-        return;                                                 \
-      }                                                         \
-  } G_STMT_END
 
 /* Fixture: a scratch directory and the fd/zombie counts before the test. */
 typedef struct
@@ -91,8 +78,7 @@ static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
-  if (fault_configure != NULL)
-    fault_configure (NULL);
+  psf_test_disarm_faults (NULL);
   drain_context ();
 
   /* Checked, not assumed: nothing of the test is left in this process. */
@@ -104,26 +90,6 @@ fixture_teardown (Fixture       *f,
   g_free (f->file);
   g_free (f->tmpdir);
   g_free (f->build_dir);
-}
-
-/* Arms @spec in this process (host rules, and child rules for a FORK
- * child) and in @proc's environment (child rules for the SPAWN helper or a
- * spawned program). */
-static void
-arm (PsfSpawnProcess *proc,
-     const char      *spec)
-{
-  g_assert_cmpint (fault_configure (spec), ==, 0);
-  if (proc != NULL)
-    psf_test_give_fault_rules (proc, spec);
-}
-
-static void
-disarm (PsfSpawnProcess *proc)
-{
-  fault_configure (NULL);
-  if (proc != NULL)
-    psf_spawn_process_set_env (proc, NULL);
 }
 
 /* Drops the last reference of @task and checks that it is finalized once
@@ -224,9 +190,9 @@ assert_start_fails_in (PsfTask    *task,
     g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (task)), ==, 0);
   /* A fault in a FORK child is not counted in this process. */
   if (host_fault)
-    g_assert_cmpuint (fault_hits (), >=, 1);
+    g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
 
-  disarm (PSF_IS_SPAWN_PROCESS (task) ? PSF_SPAWN_PROCESS (task) : NULL);
+  psf_test_disarm_faults (PSF_IS_SPAWN_PROCESS (task) ? PSF_SPAWN_PROCESS (task) : NULL);
   psf_test_run_checked (task, &check);
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
@@ -246,9 +212,9 @@ test_host_pipe2 (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("pipe2(): %s", g_strerror (EMFILE));
   PsfSyncfsProcess *proc;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (NULL, "pipe2,errno=EMFILE,where=host");
+  psf_test_arm_faults (NULL, "pipe2,errno=EMFILE,where=host");
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_synced (proc, 0);
   assert_finalized (proc);
@@ -262,9 +228,9 @@ test_host_memfd_create (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("memfd_create(): %s", g_strerror (ENOMEM));
   PsfSyncfsProcess *proc;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  arm (NULL, "memfd_create,errno=ENOMEM,where=host");
+  psf_test_arm_faults (NULL, "memfd_create,errno=ENOMEM,where=host");
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_finalized (proc);
 }
@@ -277,9 +243,9 @@ test_host_write_input (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("write(memfd): %s", g_strerror (ENOSPC));
   PsfSyncfsProcess *proc;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  arm (NULL, "write,errno=ENOSPC,path=/memfd:psf-input*,where=host");
+  psf_test_arm_faults (NULL, "write,errno=ENOSPC,path=/memfd:psf-input*,where=host");
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_finalized (proc);
 }
@@ -293,13 +259,13 @@ test_host_posix_spawn (Fixture       *f,
   g_autofree char *expected = NULL;
   PsfSyncfsProcess *proc;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   g_assert_nonnull (helper);
   /* The message names the helper's path and the errno text (not the
    * syscall: for a person, "cannot run the helper" is the useful part). */
   expected = g_strdup_printf ("Cannot run the helper %s: %s", helper, g_strerror (EAGAIN));
   proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  arm (NULL, "posix_spawn,errno=EAGAIN,where=host");
+  psf_test_arm_faults (NULL, "posix_spawn,errno=EAGAIN,where=host");
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_finalized (proc);
 }
@@ -320,15 +286,15 @@ test_host_fork (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfForkProcess *func;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   proc = syncfs_new (PSF_START_METHOD_FORK, paths);
-  arm (NULL, "fork,errno=EAGAIN,where=host");
+  psf_test_arm_faults (NULL, "fork,errno=EAGAIN,where=host");
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_finalized (proc);
 
   func = psf_fork_process_new_with_func (exit_func, GINT_TO_POINTER (0), NULL);
-  arm (NULL, "fork,errno=ENOMEM,where=host");
+  psf_test_arm_faults (NULL, "fork,errno=ENOMEM,where=host");
   g_free (expected);
   expected = g_strdup_printf ("fork(): %s", g_strerror (ENOMEM));
   assert_start_fails (PSF_TASK (func), PSF_ERROR_SPAWN, expected);
@@ -345,7 +311,7 @@ test_host_spawn_process (Fixture       *f,
     { "pipe2,errno=EMFILE,where=host", EMFILE },
   };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     {
@@ -353,7 +319,7 @@ test_host_spawn_process (Fixture       *f,
       g_autoptr(GError) error = NULL;
       PsfTestCheck check = { 0 };
 
-      arm (NULL, cases[i].spec);
+      psf_test_arm_faults (NULL, cases[i].spec);
       g_assert_false (psf_task_start (PSF_TASK (proc), &error));
       g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
       g_test_message ("%s -> %s", cases[i].spec, error->message);
@@ -361,7 +327,7 @@ test_host_spawn_process (Fixture       *f,
       g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
       g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);
 
-      disarm (NULL);
+      psf_test_disarm_faults (NULL);
       psf_test_run_checked (PSF_TASK (proc), &check);
       g_assert_true (check.ok);
       assert_finalized (proc);
@@ -378,16 +344,16 @@ test_host_no_pidfd (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc),
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "pidfd_open,errno=ENOSYS,where=host;syncfs,action=hang,where=child");
   psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
-  g_assert_cmpuint (fault_hits (), >=, 1);
+  g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
   psf_task_cancel (PSF_TASK (proc));
   psf_test_run_until (&check.done, 30000);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
   g_assert_error (check.error, PSF_ERROR, PSF_ERROR_CANCELLED);
@@ -406,10 +372,10 @@ run_with_host_faults (Fixture            *f,
 {
   PsfSyncfsProcess *proc = syncfs_new (f->method, paths);
 
-  arm (NULL, spec);
+  psf_test_arm_faults (NULL, spec);
   psf_test_run_checked (PSF_TASK (proc), check);
-  g_assert_cmpuint (fault_hits (), >=, 1);
-  disarm (NULL);
+  g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
+  psf_test_disarm_faults (NULL);
   return proc;
 }
 
@@ -426,7 +392,7 @@ test_host_read_report (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = run_with_host_faults (f, paths, "read,errno=EIO,path=pipe:*,where=host", &check);
 
   /* Unreported paths are SKIPPED with errno 0: "not reached". */
@@ -451,9 +417,9 @@ test_host_report_fionread (Fixture       *f,
   PsfTestCheck check = { 0 };
   siginfo_t info;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (NULL, "ioctl,errno=EIO,path=pipe:*,where=host");
+  psf_test_arm_faults (NULL, "ioctl,errno=EIO,path=pipe:*,where=host");
   psf_test_assert_started (PSF_TASK (proc));
   /* Exited, not reaped (WNOWAIT): the task's watch still reaps it. Where
    * GLib's child watch stands in (valgrind: no pidfds), GLib's worker
@@ -472,8 +438,8 @@ test_host_report_fionread (Fixture       *f,
     }
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   psf_test_run_until (&check.done, 30000);
-  g_assert_cmpuint (fault_hits (), >=, 1);
-  disarm (NULL);
+  g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
+  psf_test_disarm_faults (NULL);
 
   assert_failed_unconfirmed (proc, &check, 128 + EIO, expected, 1);
 }
@@ -489,7 +455,7 @@ test_host_waitid_einval (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   {
     int probe = (int) syscall (SYS_pidfd_open, getpid (), 0);
 
@@ -528,18 +494,18 @@ test_host_read_report_once (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   g_ptr_array_add (paths, f->file);
   for (guint i = 0; i < 200; i++)  /* 24-byte records: 4.8 kB > PIPE_BUF */
     g_ptr_array_add (paths, f->build_dir);
   g_ptr_array_add (paths, NULL);
   proc = syncfs_new (f->method, (const char * const *) paths->pdata);
   /* The child waits a little so the watch, not the reap, reads first. */
-  arm (PSF_SPAWN_PROCESS (proc),
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "read,errno=EIO,nth=1,path=pipe:*,where=host;"
        "syncfs,action=delay,ms=50,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
@@ -560,10 +526,10 @@ test_host_signal_fails (Fixture       *f,
   PsfTestCheck check = { 0 };
   g_autoptr(GError) error = NULL;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 50);
-  arm (PSF_SPAWN_PROCESS (proc),
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "pidfd_send_signal,errno=EPERM,where=host;kill,errno=EPERM,where=host;"
        "syncfs,action=hang,where=child");
   psf_test_assert_started (PSF_TASK (proc));
@@ -579,7 +545,7 @@ test_host_signal_fails (Fixture       *f,
   g_assert_true (psf_task_is_alive (PSF_TASK (proc)));
   g_assert_false (check.done);
 
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
   psf_test_assert_ok (psf_subprocess_send_signal (PSF_SUBPROCESS (proc), SIGKILL, &error), error);
   psf_test_run_until (&check.done, 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGKILL);
@@ -608,7 +574,7 @@ test_host_logfile_open (Fixture       *f,
   g_autoptr(GError) error = NULL;
   PsfSpawnProcess *proc = psf_test_prog_new ("exit", "0");
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   if (!has_property (proc, "logfile"))
     {
       g_object_unref (proc);
@@ -617,9 +583,9 @@ test_host_logfile_open (Fixture       *f,
     }
 
   g_object_set (proc, "logfile", logfile, "background", TRUE, NULL);
-  arm (NULL, spec);
+  psf_test_arm_faults (NULL, spec);
   g_assert_false (psf_task_start (PSF_TASK (proc), &error));
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
   g_assert_nonnull (error);
   g_assert_true (error->domain == PSF_ERROR);
   g_assert_nonnull (strstr (error->message, logfile));
@@ -640,7 +606,7 @@ test_host_logfile_no_pty (Fixture       *f,
   PsfSpawnProcess *proc = psf_test_prog_new ("cwd", NULL);
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   if (!has_property (proc, "logfile"))
     {
       g_object_unref (proc);
@@ -649,11 +615,11 @@ test_host_logfile_no_pty (Fixture       *f,
     }
 
   g_object_set (proc, "logfile", logfile, "background", TRUE, "cwd", f->tmpdir, NULL);
-  arm (NULL, "open,errno=EACCES,path=/dev/pts/*,where=host");
+  psf_test_arm_faults (NULL, "open,errno=EACCES,path=/dev/pts/*,where=host");
   psf_test_run_checked (PSF_TASK (proc), &check);
   /* 0 when this machine has no pseudo-terminals at all: a pipe either way. */
-  g_test_message ("pty slave opens refused: %u", fault_hits ());
-  disarm (NULL);
+  g_test_message ("pty slave opens refused: %u", psf_test_fault_hits ());
+  psf_test_disarm_faults (NULL);
   g_assert_true (check.ok);
   g_assert_true (g_file_get_contents (logfile, &contents, NULL, NULL));
   g_assert_nonnull (strstr (contents, f->tmpdir));
@@ -686,7 +652,7 @@ test_child_syncfs_nth (Fixture       *f,
   PsfTestCheck check = { 0 };
   guint failed;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   if (same_device (f->build_dir, "/dev/shm"))
     {
       g_test_skip ("needs /dev/shm on another filesystem than the build tree");
@@ -694,9 +660,9 @@ test_child_syncfs_nth (Fixture       *f,
     }
 
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,nth=2,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,nth=2,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
   results = psf_syncfs_process_get_results (proc);
@@ -723,7 +689,7 @@ test_child_syncfs_path (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   if (same_device (f->build_dir, "/dev/shm"))
     {
       g_test_skip ("needs /dev/shm on another filesystem than the build tree");
@@ -732,9 +698,9 @@ test_child_syncfs_path (Fixture       *f,
   g_assert_true (g_file_set_contents (shm_file, "psf", -1, NULL));
 
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EROFS,path=/dev/shm,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EROFS,path=/dev/shm,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
   g_unlink (shm_file);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
@@ -757,11 +723,11 @@ test_child_open_path (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), spec);
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   /* Portage's rule: an unopenable path is skipped, the run succeeds. */
   g_assert_no_error (check.error);
@@ -779,11 +745,11 @@ test_child_open_all (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), "open,errno=EMFILE,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "open,errno=EMFILE,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   /* Still Portage's rule: nothing could be opened, nothing failed. The
    * results are where a caller sees it. */
@@ -803,11 +769,11 @@ test_child_stat_path (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), spec);
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   g_assert_true (check.ok);
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, EOVERFLOW);
@@ -829,14 +795,14 @@ test_child_write_report (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
   /* A forked forkserver child first writes "set up" on its status pipe. */
-  arm (PSF_SPAWN_PROCESS (proc),
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        f->method == PSF_START_METHOD_FORKSERVER ? "write,errno=EIO,path=pipe:*,nth=2,where=child"
                                                 : "write,errno=EIO,path=pipe:*,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 128 + EIO);
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
@@ -857,11 +823,11 @@ test_child_segv (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=segv,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=segv,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   /* Died before its report: every path unconfirmed. */
   assert_failed_unconfirmed (proc, &check, -SIGSEGV, expected, 2);
@@ -876,12 +842,12 @@ test_child_hang_timeout (Fixture       *f,
   PsfTestCheck check = { 0 };
   g_autofree char *expected = NULL;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
   psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 300);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   expected = g_strdup_printf ("Process %d timed out after 300 ms",
                               (int) psf_subprocess_get_pid (PSF_SUBPROCESS (proc)));
@@ -905,13 +871,13 @@ test_child_hang_ignore_term (Fixture       *f,
   int ready[2];
   char byte;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (ready);
   proc = syncfs_new (f->method, paths);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 200);
   /* The child's syncfs() says "r" on fd 9 once SIGTERM is ignored. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), ready[1], 9);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang-ignore-term,notify=9,where=child");
   psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   g_assert_true (psf_test_wait_fd (ready[0], 30000));
@@ -919,7 +885,7 @@ test_child_hang_ignore_term (Fixture       *f,
 
   psf_task_cancel (PSF_TASK (proc));
   psf_test_run_until (&check.done, 30000);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
   close (ready[0]);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGKILL);
@@ -961,7 +927,7 @@ test_child_grandchild (Fixture       *f,
   pid_t grandchild = 0;
   int hold[2];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (hold);
   probe.grandchild_end = hold[0];
 
@@ -969,9 +935,9 @@ test_child_grandchild (Fixture       *f,
   /* fd 9 in the child, inherited by the grandchild: EOF here when it ends. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   g_signal_connect (proc, "exited", G_CALLBACK (probe_exited_cb), &probe);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,nth=1,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,nth=1,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
   g_assert_true (psf_test_wait_fd (hold[0], 30000));
   g_assert_cmpint (read (hold[0], &grandchild, sizeof grandchild), ==, sizeof grandchild);
   g_assert_cmpint (grandchild, >, 0);
@@ -1002,11 +968,11 @@ test_child_mmap_input (Fixture       *f,
   PsfSyncfsProcess *proc;
   PsfTestCheck check = { 0 };
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  arm (PSF_SPAWN_PROCESS (proc), "mmap,errno=ENOMEM,path=/memfd:psf-input*,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "mmap,errno=ENOMEM,path=/memfd:psf-input*,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   assert_failed_unconfirmed (proc, &check, 2, expected, 1);
 }
@@ -1024,7 +990,7 @@ test_child_dup2 (Fixture       *f,
   PsfSyncfsProcess *proc;
   int fds[2];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (fds);
   close (fds[0]);
   /* A forkserver child installs the host's stdio first, also with dup2(). */
@@ -1034,7 +1000,7 @@ test_child_dup2 (Fixture       *f,
     expected = g_strdup_printf ("dup2(%d -> 9): %s", fds[1], g_strerror (EBADF));
   proc = syncfs_new (f->method, paths);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], 9);
-  arm (PSF_SPAWN_PROCESS (proc), "dup2,errno=EBADF,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "dup2,errno=EBADF,where=child");
   assert_start_fails_in (PSF_TASK (proc), FALSE, PSF_ERROR_SPAWN, expected);
   assert_synced (proc, 0);
   assert_finalized (proc);
@@ -1050,10 +1016,10 @@ test_child_chdir (Fixture       *f,
   g_autofree char *expected = g_strdup_printf ("chdir(%s): %s", f->tmpdir, g_strerror (ENOENT));
   PsfSyncfsProcess *proc;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   proc = syncfs_new (f->method, paths);
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), f->tmpdir);
-  arm (PSF_SPAWN_PROCESS (proc), "chdir,errno=ENOENT,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "chdir,errno=ENOENT,where=child");
   assert_start_fails_in (PSF_TASK (proc), FALSE, PSF_ERROR_SPAWN, expected);
   assert_synced (proc, 0);
   assert_finalized (proc);
@@ -1071,19 +1037,19 @@ test_child_fcntl (Fixture       *f,
   PsfTestCheck check = { 0 };
   int fds[2];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (fds);
   close (fds[0]);
   proc = syncfs_new (PSF_START_METHOD_FORK, paths);
   /* Above every fd of this process: each of psf's own has to move. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], 200);
-  arm (NULL, "fcntl,errno=EMFILE,where=child");
+  psf_test_arm_faults (NULL, "fcntl,errno=EMFILE,where=child");
   g_assert_false (psf_task_start (PSF_TASK (proc), &error));
   g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
   g_assert_true (g_str_has_prefix (error->message, "fcntl("));
   g_assert_true (g_str_has_suffix (error->message, g_strerror (EMFILE)));
   g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   psf_test_run_checked (PSF_TASK (proc), &check);
   g_assert_no_error (check.error);
@@ -1170,7 +1136,7 @@ test_fd_map_low_source (Fixture       *f,
   const char *paths[] = { f->file, NULL };
   gboolean tried = FALSE;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   for (int low = 3; low <= 5; low++)
     {
@@ -1198,10 +1164,10 @@ test_fd_map_low_source (Fixture       *f,
       if (g_object_class_find_property (G_OBJECT_GET_CLASS (proc), "umask") != NULL)
         g_object_set (proc, "umask", 022, NULL);
       spec = g_strdup ("syncfs,action=delay,ms=0,notify=60,where=child");
-      arm (PSF_SPAWN_PROCESS (proc), spec);
+      psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
       psf_test_assert_started (PSF_TASK (proc));
       psf_test_run_until_exited (PSF_TASK (proc), 30000);
-      disarm (NULL);
+      psf_test_disarm_faults (NULL);
 
       got = read_available (fds[0], &len);
       close (fds[0]);
@@ -1238,7 +1204,7 @@ test_fd_map_internal_target (Fixture       *f,
   int probe[2];
   int target;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (fds);
 
   /* The report pipe will be the two lowest free fds: its write end is
@@ -1251,11 +1217,11 @@ test_fd_map_internal_target (Fixture       *f,
   proc = syncfs_new (PSF_START_METHOD_FORK, paths);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], target);
   spec = g_strdup_printf ("syncfs,action=delay,ms=0,notify=%d,where=child", target);
-  arm (NULL, spec);
+  psf_test_arm_faults (NULL, spec);
   /* psf's own fds move out of the way: the target gets the caller's fd. */
   psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
-  disarm (NULL);
+  psf_test_disarm_faults (NULL);
 
   got = read_available (fds[0], &len);
   close (fds[0]);
@@ -1344,9 +1310,6 @@ main (int   argc,
   };
 
   g_test_init (&argc, &argv, NULL);
-
-  fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
-  fault_hits = dlsym (RTLD_DEFAULT, "psf_fault_hits");
 
   for (guint i = 0; i < G_N_ELEMENTS (tests); i++)
     {

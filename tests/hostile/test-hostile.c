@@ -20,7 +20,6 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -41,8 +40,6 @@
 
 #include "test-utils.h"
 
-static int (*fault_configure) (const char *spec);
-
 static gboolean
 under_valgrind (void)
 {
@@ -55,35 +52,6 @@ drain_context (void)
   while (g_main_context_iteration (NULL, FALSE))
     ;
 }
-
-/* Arms the fault shim in this process and in @proc's environment. */
-static gboolean
-arm (PsfSpawnProcess *proc,
-     const char      *spec)
-{
-  if (fault_configure == NULL)
-    return FALSE;
-  g_assert_cmpint (fault_configure (spec), ==, 0);
-  if (proc != NULL)
-    psf_test_give_fault_rules (proc, spec);
-  return TRUE;
-}
-
-static void
-disarm (void)
-{
-  if (fault_configure != NULL)
-    fault_configure (NULL);
-}
-
-#define REQUIRE_SHIM()                                          \
-  G_STMT_START {                                                \
-    if (fault_configure == NULL)                                \
-      {                                                         \
-        g_test_skip ("the fault shim is not preloaded");        \
-        return;                                                 \
-      }                                                         \
-  } G_STMT_END
 
 static PsfSyncfsProcess *
 syncfs_new (PsfStartMethod      method,
@@ -164,8 +132,7 @@ failing_task (int  kind,
       PsfSyncfsProcess *proc = syncfs_new (kind == 3 ? PSF_START_METHOD_FORKSERVER : kind, paths);
 
       *expected_rc = 1;
-      if (!arm (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,where=child"))
-        g_error ("the fault shim is not preloaded");
+      psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,where=child");
       return PSF_TASK (proc);
     }
 }
@@ -180,7 +147,7 @@ test_host_sigchld_ignored (gconstpointer data)
 {
   int kind = GPOINTER_TO_INT (data);
 
-  if (kind != 2 && fault_configure == NULL)
+  if (kind != 2 && !psf_test_fault_shim_loaded ())
     {
       g_test_skip ("the fault shim is not preloaded");
       return;
@@ -210,7 +177,7 @@ test_host_sigchld_ignored (gconstpointer data)
           g_main_context_default ();  /* its wakeup fd is not the task's */
           fds_before = psf_test_count_fds ();
           g_assert_false (psf_task_start (task, &error));
-          disarm ();
+          psf_test_disarm_faults (NULL);
           g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
           g_assert_nonnull (strstr (error->message, "SIGCHLD"));
           g_assert_nonnull (strstr (error->message,
@@ -344,12 +311,12 @@ test_host_sigterm_ignored (void)
           PsfTestCheck check = { 0 };
 
           psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 5000);
-          arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
+          psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
           psf_test_assert_started (PSF_TASK (proc));
           psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
           psf_task_cancel (PSF_TASK (proc));
           psf_test_run_until (&check.done, 20000);
-          disarm ();
+          psf_test_disarm_faults (NULL);
           g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
           g_clear_error (&check.error);
         }
@@ -357,11 +324,7 @@ test_host_sigterm_ignored (void)
       return;
     }
 
-  if (fault_configure == NULL)
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   run_subprocess (60);
 }
 
@@ -602,7 +565,7 @@ test_host_unref_mid_run (gconstpointer data)
   const char *paths[] = { g_get_tmp_dir (), NULL };
   guint fds_before = psf_test_count_fds ();
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   for (int variant = 0; variant < 3; variant++)
     {
@@ -612,7 +575,7 @@ test_host_unref_mid_run (gconstpointer data)
       gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
 
       g_object_add_weak_pointer (G_OBJECT (proc), &weak);
-      arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=delay,ms=100,where=child");
+      psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=delay,ms=100,where=child");
       psf_test_assert_started (PSF_TASK (proc));
       if (variant == 1)
         psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
@@ -623,7 +586,7 @@ test_host_unref_mid_run (gconstpointer data)
 
       while (weak != NULL && g_get_monotonic_time () < deadline)
         g_main_context_iteration (NULL, TRUE);
-      disarm ();
+      psf_test_disarm_faults (NULL);
       g_assert_null (weak);
       if (variant == 1)
         {
@@ -659,15 +622,15 @@ test_host_cancel_from_thread (gconstpointer data)
   PsfTestCheck check = { 0 };
   GThread *thread;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_task_set_cancellable (PSF_TASK (proc), cancellable);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
   psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   thread = g_thread_new ("psf-hostile-cancel", cancel_later, cancellable);
   psf_test_run_until (&check.done, 30000);
   g_thread_join (thread);
-  disarm ();
+  psf_test_disarm_faults (NULL);
 
   g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
@@ -1033,7 +996,7 @@ test_child_grandchild_cgroup (gconstpointer data)
   gint64 deadline;
   int hold[2];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   if (g_object_class_find_property (g_type_class_peek (PSF_TYPE_SPAWN_PROCESS), "cgroup") == NULL)
     {
       g_test_skip ("no cgroup option");
@@ -1057,10 +1020,10 @@ test_child_grandchild_cgroup (gconstpointer data)
   proc = syncfs_new (method, paths);
   g_object_set (proc, "cgroup", cgroup, NULL);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
-  arm (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,where=child");
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,where=child");
   psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  disarm ();
+  psf_test_disarm_faults (NULL);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
   /* Killed with the cgroup (maybe before it said its pid): its end of the
@@ -1304,7 +1267,7 @@ test_paths_hostile (gconstpointer data)
   Sandbox s;
   guint n_fixed;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   sandbox_init (&s);
 
   g_ptr_array_add (paths, g_strdup (s.fifo));
@@ -1334,9 +1297,9 @@ test_paths_hostile (gconstpointer data)
                                s.fifo, s.socket);
 
   proc = syncfs_new (method, (const char * const *) paths->pdata);
-  arm (PSF_SPAWN_PROCESS (proc), tripwires);
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), tripwires);
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm ();
+  psf_test_disarm_faults (NULL);
 
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
@@ -1393,7 +1356,6 @@ main (int   argc,
   static const char * const methods[] = { "fork", "spawn", "forkserver" };
 
   g_test_init (&argc, &argv, NULL);
-  fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
 
   for (int kind = 0; kind < 4; kind++)
     {

@@ -16,7 +16,6 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -32,17 +31,6 @@
 #include <glib/gstdio.h>
 
 #include "test-utils.h"
-
-static int (*fault_configure) (const char *spec);
-
-#define REQUIRE_SHIM()                                          \
-  G_STMT_START {                                                \
-    if (fault_configure == NULL)                                \
-      {                                                         \
-        g_test_skip ("the fault shim is not preloaded");        \
-        return;                                                 \
-      }                                                         \
-  } G_STMT_END
 
 static PsfSyncfsProcess *
 sync_new (void)
@@ -103,7 +91,7 @@ test_stopped_server (void)
   GPid server;
   GPid child;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_assert_cmpint (sync_run (), ==, 0);
   server = psf_test_forkserver_pid ();
@@ -187,7 +175,7 @@ test_killed_during_setup (void)
   GThread *thread;
   int notify[2];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   g_assert_cmpint (sync_run (), ==, 0);
   killer.server = psf_test_forkserver_pid ();
@@ -223,7 +211,7 @@ test_killed_during_setup (void)
 static void
 test_no_server_falls_back (void)
 {
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   if (g_test_subprocess ())
     {
@@ -233,12 +221,12 @@ test_no_server_falls_back (void)
         g_strdup_printf ("posix_spawn,errno=EAGAIN,where=host,nth=1,times=1,path=%s",
                          g_getenv ("PSF_CHILD_PATH"));
 
-      g_assert_cmpint (fault_configure (rule), ==, 0);
+      psf_test_arm_faults (NULL, rule);
       g_test_expect_message ("Psf", G_LOG_LEVEL_DEBUG,
                              "*forkserver cannot run*Resource temporarily unavailable*SPAWN*");
       psf_test_assert_started (PSF_TASK (proc));
       g_test_assert_expected_messages ();
-      fault_configure (NULL);
+      psf_test_disarm_faults (NULL);
       g_assert_cmpint (psf_test_forkserver_pid (), ==, 0);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
@@ -255,7 +243,7 @@ test_no_server_falls_back (void)
 static void
 test_clone_refused_falls_back (void)
 {
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
 
   if (g_test_subprocess ())
     {
@@ -287,8 +275,6 @@ main (int    argc,
       char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-
-  fault_configure = (int (*) (const char *)) dlsym (RTLD_DEFAULT, "psf_fault_configure");
 
   g_test_add_func ("/psf/server-faults/stopped-server", test_stopped_server);
   g_test_add_func ("/psf/server-faults/killed-during-setup", test_killed_during_setup);

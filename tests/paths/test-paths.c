@@ -18,7 +18,6 @@
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -35,18 +34,7 @@
 
 #include "test-utils.h"
 
-static int (*fault_configure) (const char *spec);
-
 static const char * const method_names[] = { "fork", "spawn", "forkserver" };
-
-#define REQUIRE_SHIM()                                          \
-  G_STMT_START {                                                \
-    if (fault_configure == NULL)                                \
-      {                                                         \
-        g_test_skip ("the fault shim is not preloaded");        \
-        return;                                                 \
-      }                                                         \
-  } G_STMT_END
 
 static PsfSyncfsProcess *
 syncfs_new (PsfStartMethod      method,
@@ -56,23 +44,6 @@ syncfs_new (PsfStartMethod      method,
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
   return proc;
-}
-
-/* Arms the fault shim in this process (a FORK child inherits the rules)
- * and in @proc's environment (the helper, a forkserver child). */
-static void
-arm (PsfSyncfsProcess *proc,
-     const char       *spec)
-{
-  g_assert_cmpint (fault_configure (spec), ==, 0);
-  if (psf_fork_process_get_start_method (PSF_FORK_PROCESS (proc)) != PSF_START_METHOD_FORK)
-    psf_test_give_fault_rules (PSF_SPAWN_PROCESS (proc), spec);
-}
-
-static void
-disarm (void)
-{
-  fault_configure (NULL);
 }
 
 static PsfSyncfsResult *
@@ -136,7 +107,7 @@ test_symlink_to_fifo_elsewhere (gconstpointer data)
   PsfTestCheck check = { 0 };
   const char *paths[4];
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   g_assert_nonnull (here);
   there = make_dir_elsewhere (here);
   if (there == NULL)
@@ -158,9 +129,9 @@ test_symlink_to_fifo_elsewhere (gconstpointer data)
   paths[3] = NULL;
   proc = syncfs_new (method, paths);
   spec = g_strdup_printf ("syncfs,errno=EROFS,path=%s*,where=child", there);
-  arm (proc, spec);
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
   psf_test_run_checked (PSF_TASK (proc), &check);
-  disarm ();
+  psf_test_disarm_faults (NULL);
 
   /* The FIFO's filesystem was synced (and failed): not the link's. */
   g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 0)), ==, PSF_SYNCFS_STATUS_FAILED);
@@ -330,7 +301,7 @@ test_swap_race (gconstpointer data)
   ssize_t n;
   int inotify;
 
-  REQUIRE_SHIM ();
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   g_assert_nonnull (dir);
   s.link = g_build_filename (dir, "link", NULL);
   s.next = g_build_filename (dir, "link.next", NULL);
@@ -358,12 +329,12 @@ test_swap_race (gconstpointer data)
       PsfSyncfsStatus status;
       gboolean started;
 
-      arm (proc, spec);
+      psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
       started = psf_task_start (PSF_TASK (proc), &error);
       g_assert_no_error (error);
       g_assert_true (started);
       psf_test_run_until_exited (PSF_TASK (proc), 30000);
-      disarm ();
+      psf_test_disarm_faults (NULL);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
       /* A file or a FIFO, both on this filesystem: synced either way. */
       status = psf_syncfs_result_get_status (result_at (proc, 0));
@@ -461,8 +432,8 @@ test_set_paths_while_running (gconstpointer data)
   PsfTestCheck check = { 0 };
   gboolean started;
 
-  REQUIRE_SHIM ();
-  arm (proc, "syncfs,action=delay,ms=300,where=child");
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=delay,ms=300,where=child");
   started = psf_task_start (PSF_TASK (proc), &check.error);
   g_assert_no_error (check.error);
   g_assert_true (started);
@@ -470,7 +441,7 @@ test_set_paths_while_running (gconstpointer data)
   g_object_set (proc, "sync-fallback", TRUE, NULL);
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, &check);
   psf_test_run_until (&check.done, 30000);
-  disarm ();
+  psf_test_disarm_faults (NULL);
 
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
@@ -545,7 +516,6 @@ main (int   argc,
   };
 
   g_test_init (&argc, &argv, NULL);
-  fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
 
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
     for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
