@@ -103,29 +103,27 @@ psf_syncfs_results_decode_full (GPtrArray          *results,
       PsfSyncfsRecord record;
       PsfSyncfsResult *result;
 
-      memcpy (&record, report + off, sizeof record);
-
-      /* No errno is negative or above the kernel's MAX_ERRNO. */
-      if (record.error < 0 || record.error > PSF_CHILD_MAX_ERRNO)
-        continue;
-
-      if (record.index == PSF_SYNCFS_INDEX_FAILURE)
+      switch (psf_wire_report_decode (report + off, report_len - off, n_paths, &record))
         {
-          /* The first one counts, a valid one only. */
-          if (failed_call != NULL && *failed_call == 0 &&
-              record.status == PSF_CHILD_FAILED_MMAP_INPUT && record.error > 0)
+        case PSF_WIRE_REPORT_FAILURE:
+          /* The first one counts. */
+          if (failed_call != NULL && *failed_call == 0)
             {
               *failed_call = record.status;
               *failed_errno = record.error;
             }
           continue;
+
+        case PSF_WIRE_REPORT_PATH:
+          break;
+
+        default:
+          continue;
         }
 
-      if (record.index >= n_paths || seen[record.index])
+      /* The first record of a path counts. */
+      if (seen[record.index])
         continue;
-      if (record.status < PSF_SYNCFS_STATUS_SYNCED || record.status > PSF_SYNCFS_STATUS_FAILED)
-        continue;
-
       seen[record.index] = TRUE;
       result = g_ptr_array_index (results, record.index);
       result->status = record.status;

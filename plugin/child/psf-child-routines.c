@@ -150,17 +150,10 @@ record_add (RecordWriter *w,
             uint64_t      device,
             uint32_t      flags)
 {
-  PsfSyncfsRecord *r;
-
   if (w->n == sizeof w->records / sizeof w->records[0])
     record_flush (w);
 
-  r = &w->records[w->n++];
-  r->index = index;
-  r->status = status;
-  r->error = error;
-  r->flags = flags;
-  r->device = device;
+  psf_wire_report_encode (&w->records[w->n++], index, status, error, flags, device);
 }
 
 /* Opens the directory that holds @path (the path as written: its last
@@ -771,10 +764,7 @@ psf_child_routine_report_failure (const char *name,
   if (psf_child_routine_lookup (name) != psf_syncfs_child_run)
     return;
 
-  memset (&record, 0, sizeof record);
-  record.index = PSF_SYNCFS_INDEX_FAILURE;
-  record.status = call;
-  record.error = error > 0 && error <= PSF_CHILD_MAX_ERRNO ? error : EIO;
+  psf_wire_report_encode_failure (&record, call, error);
   psf_child_write_all (report_fd, &record, sizeof record);
 }
 

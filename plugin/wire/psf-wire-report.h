@@ -3,12 +3,14 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * GLib-free: read by the child (plugin/child), the helper and the host's
- * decoder (psf-syncfs-process.c). The host and the child are the same
- * machine, so records are in host byte order.
+ * decoder (psf-syncfs-result.c). The host and the child are the same
+ * machine, so records are in host byte order. A record is written and
+ * read by one codec, psf-wire-report.c, below.
  */
 
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The status of one path in a record. The host's PsfSyncfsStatus has the
@@ -54,3 +56,42 @@ typedef struct
  * range), so the format stays the same for them. */
 #define PSF_SYNCFS_INDEX_FAILURE UINT32_MAX
 #define PSF_CHILD_FAILED_MMAP_INPUT 1  /* mmap() of the input (fd 4) */
+#define PSF_CHILD_FAILED_LAST       PSF_CHILD_FAILED_MMAP_INPUT
+
+/* Fills @record (every byte: no stack garbage goes to the parent). @error
+ * is 0 or an errno up to PSF_CHILD_MAX_ERRNO. Async-signal-safe. */
+void psf_wire_report_encode         (PsfSyncfsRecord *record,
+                                     uint32_t         index,
+                                     int              status,
+                                     int              error,
+                                     uint32_t         flags,
+                                     uint64_t         device);
+
+/* Fills @record with a PSF_SYNCFS_INDEX_FAILURE record: @call
+ * (PSF_CHILD_FAILED_*) failed with @error, which becomes EIO when it is
+ * not an errno a decoder accepts. Async-signal-safe. */
+void psf_wire_report_encode_failure (PsfSyncfsRecord *record,
+                                     int              call,
+                                     int              error);
+
+/* What psf_wire_report_decode() found. */
+#define PSF_WIRE_REPORT_MALFORMED (-1) /* refused: see below */
+#define PSF_WIRE_REPORT_PATH      0    /* about input path record->index */
+#define PSF_WIRE_REPORT_FAILURE   1    /* the helper could not run the routine:
+                                        * record->status is the call
+                                        * (PSF_CHILD_FAILED_*), record->error
+                                        * its errno (> 0) */
+
+/* Decodes the record at the start of @data (@len bytes from there, at any
+ * alignment) for a report on @n_paths input paths. Refused as MALFORMED,
+ * with @record untouched: fewer than sizeof (PsfSyncfsRecord) bytes, an
+ * errno below 0 or above PSF_CHILD_MAX_ERRNO, a path index not below
+ * @n_paths, a status that is not a PSF_WIRE_STATUS_*, a failure record
+ * whose call is unknown or whose errno is 0. The flags are passed on as
+ * they are. A stream of records is decoded one sizeof (PsfSyncfsRecord)
+ * after the other; a trailing part record is MALFORMED. Async-signal-safe,
+ * libc only. */
+int  psf_wire_report_decode         (const void      *data,
+                                     size_t           len,
+                                     uint32_t         n_paths,
+                                     PsfSyncfsRecord *record);

@@ -1,0 +1,78 @@
+/* psf-wire-report.c: the one codec of a syncfs report record
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Plain libc, async-signal-safe, no GLib: the child encodes with it
+ * between fork() and _exit() (psf-child-routines.c), the host decodes with
+ * it (psf-syncfs-result.c) and so may any other reader of a report. A
+ * record comes from another process, which may have crashed, been killed
+ * or be of another version: the decoder checks every field before it
+ * gives one back.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "psf-wire-report.h"
+
+void
+psf_wire_report_encode (PsfSyncfsRecord *record,
+                        uint32_t         index,
+                        int              status,
+                        int              error,
+                        uint32_t         flags,
+                        uint64_t         device)
+{
+  memset (record, 0, sizeof *record);
+  record->index = index;
+  record->status = status;
+  record->error = error;
+  record->flags = flags;
+  record->device = device;
+}
+
+void
+psf_wire_report_encode_failure (PsfSyncfsRecord *record,
+                                int              call,
+                                int              error)
+{
+  /* An errno the decoder would refuse becomes EIO. */
+  if (error <= 0 || error > PSF_CHILD_MAX_ERRNO)
+    error = EIO;
+  psf_wire_report_encode (record, PSF_SYNCFS_INDEX_FAILURE, call, error, 0, 0);
+}
+
+int
+psf_wire_report_decode (const void      *data,
+                        size_t           len,
+                        uint32_t         n_paths,
+                        PsfSyncfsRecord *record)
+{
+  PsfSyncfsRecord r;
+
+  if (data == NULL || len < sizeof r)
+    return PSF_WIRE_REPORT_MALFORMED;
+  /* The bytes may sit anywhere in a buffer: copied, never cast. */
+  memcpy (&r, data, sizeof r);
+
+  /* No errno is negative or above the kernel's MAX_ERRNO. */
+  if (r.error < 0 || r.error > PSF_CHILD_MAX_ERRNO)
+    return PSF_WIRE_REPORT_MALFORMED;
+
+  if (r.index == PSF_SYNCFS_INDEX_FAILURE)
+    {
+      if (r.status < PSF_CHILD_FAILED_MMAP_INPUT || r.status > PSF_CHILD_FAILED_LAST ||
+          r.error == 0)
+        return PSF_WIRE_REPORT_MALFORMED;
+      *record = r;
+      return PSF_WIRE_REPORT_FAILURE;
+    }
+
+  if (r.index >= n_paths ||
+      r.status < PSF_WIRE_STATUS_SYNCED || r.status > PSF_WIRE_STATUS_FAILED)
+    return PSF_WIRE_REPORT_MALFORMED;
+  *record = r;
+  return PSF_WIRE_REPORT_PATH;
+}
