@@ -37,4 +37,9 @@ void psf_fork_process_set_report_bound  (PsfForkProcess *self,
  * whose report could not be read: wait_check fails. */
 void psf_fork_process_report_incomplete (PsfForkProcess *self);
 
+/* The start method for a routine built into the helper: FORKSERVER, whose
+ * cost does not grow with the host's size and is the lowest, or SPAWN on
+ * a system where the forkserver cannot run. */
+PsfStartMethod psf_fork_process_helper_start_method (void);
+
 G_END_DECLS

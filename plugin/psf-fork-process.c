@@ -14,8 +14,12 @@
  * method: psf_launch_fork(), psf_launch_spawn() or
  * psf_forkserver_start_child(), the last falling back to SPAWN for a task
  * the server cannot serve. What was started is watched here: the report
- * channel, and the child through PsfSubprocess (a child the forkserver
- * forked is watched through the server's relay instead).
+ * channel, and the child through PsfSubprocess. The forkserver says what
+ * it started (PsfLaunched): a child of ours, reaped as for the other
+ * methods, or one it forked, whose exit it relays: that child is watched
+ * with psf_subprocess_watch_relayed() and the relay's source
+ * (psf_forkserver_relay_source_new()), which hands what it hears to
+ * psf_subprocess_note_exiting() and psf_subprocess_relay_exit().
  *
  * The read end of the report channel is non-blocking and watched in the
  * task's context while the child runs, so a child never blocks on a full
@@ -404,6 +408,44 @@ psf_fork_process_run_method (void *instance,
   return PSF_FORK_PROCESS_GET_CLASS (self)->run (self, report_fd);
 }
 
+static void
+psf_fork_process_relay_cb (PsfRelayEvent  event,
+                           int            wait_status,
+                           gpointer       data)
+{
+  PsfSubprocess *subprocess = data;
+
+  if (event == PSF_RELAY_EXITING)
+    psf_subprocess_note_exiting (subprocess);
+  else
+    psf_subprocess_relay_exit (subprocess, wait_status);
+}
+
+/* Watches the child psf_forkserver_start_child() made: one of ours as for
+ * the other methods, one the server forked through its relay, in the
+ * task's context and holding a reference until the exit is recorded. */
+static void
+psf_fork_process_watch_launched (PsfForkProcess    *self,
+                                 const PsfLaunched *launched)
+{
+  PsfSubprocess *subprocess = PSF_SUBPROCESS (self);
+  GSource *source;
+
+  if (launched->relay_fd < 0)
+    {
+      psf_subprocess_watch (subprocess, launched->pid);
+      return;
+    }
+
+  psf_subprocess_watch_relayed (subprocess, launched->pid);
+  source = psf_forkserver_relay_source_new (launched, psf_fork_process_relay_cb,
+                                            g_object_ref (self), g_object_unref);
+  psf_task_attach_source (PSF_TASK (self), source);
+  g_source_unref (source);
+  if (launched->exiting >= 0)
+    psf_subprocess_note_exiting (subprocess);
+}
+
 static gboolean
 psf_fork_process_start (PsfTask  *task,
                         GError  **error)
@@ -520,12 +562,16 @@ psf_fork_process_start (PsfTask  *task,
   if (priv->start_method == PSF_START_METHOD_FORKSERVER)
     {
       g_autoptr(GError) server_error = NULL;
+      PsfLaunched launched;
       gboolean use_spawn = FALSE;
 
-      /* Watches the child itself: the server relays its exit. */
-      ok = psf_forkserver_start_child (PSF_SUBPROCESS (self), &launch, &pid, &use_spawn,
-                                       &server_error);
-      if (!ok && use_spawn)
+      ok = psf_forkserver_start_child (&launch, &launched, &use_spawn, &server_error);
+      if (ok)
+        {
+          pid = launched.pid;
+          psf_fork_process_watch_launched (self, &launched);
+        }
+      else if (use_spawn)
         {
           /* What the server cannot do (not enough processes for it, a
            * seccomp filter against its clones) a spawned helper may. */
@@ -535,7 +581,7 @@ psf_fork_process_start (PsfTask  *task,
           ok = psf_launch_spawn (&launch, &pid, error);
           watched = FALSE;
         }
-      else if (!ok)
+      else
         g_propagate_error (error, g_steal_pointer (&server_error));
     }
   else if (priv->start_method == PSF_START_METHOD_SPAWN)
@@ -660,6 +706,12 @@ psf_fork_process_report_incomplete (PsfForkProcess *self)
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
   priv->report_incomplete = TRUE;
+}
+
+PsfStartMethod
+psf_fork_process_helper_start_method (void)
+{
+  return psf_forkserver_is_supported () ? PSF_START_METHOD_FORKSERVER : PSF_START_METHOD_SPAWN;
 }
 
 static void

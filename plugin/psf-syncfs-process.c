@@ -10,7 +10,6 @@
 #include "psf-child-private.h"
 #include "psf-error.h"
 #include "psf-fork-process-private.h"
-#include "psf-forkserver-private.h"
 #include "psf-i18n-private.h"
 #include "psf-syncfs-process.h"
 #include "psf-syncfs-result-private.h"
@@ -347,8 +346,7 @@ psf_syncfs_process_init (PsfSyncfsProcess *self)
 {
   self->results = g_ptr_array_new_with_free_func (g_object_unref);
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (self),
-                                     psf_forkserver_is_supported () ?
-                                     PSF_START_METHOD_FORKSERVER : PSF_START_METHOD_SPAWN);
+                                     psf_fork_process_helper_start_method ());
 }
 
 /**

@@ -6,26 +6,68 @@
 #pragma once
 
 #include "psf-launch-private.h"
-#include "psf-subprocess.h"
 
 G_BEGIN_DECLS
 
+/* What psf_forkserver_start_child() started. */
+typedef struct
+{
+  GPid  pid;
+  /* The read end of the child's status channel when the server forked it
+   * (a child with set-up options): the server relays its exit there, and
+   * keeps its zombie until this fd is closed. psf's own fd
+   * (psf_fork_guard_own_fd()); give it to psf_forkserver_relay_source_new().
+   * -1 when the server cloned the child as this process's own: the caller
+   * reaps it as for the other methods. */
+  int   relay_fd;
+  /* The server that relays it (which one to count as lost on EOF). */
+  guint relay_generation;
+  /* The exit status the child said it leaves with before the server said
+   * STARTED (a quick child), or -1. */
+  int   exiting;
+} PsfLaunched;
+
 /* FORKSERVER: has the forkserver (started on first use, restarted if it
  * died) make a child for @launch (its routine, input, cwd, env, fd map,
- * close-fds, output and set-up; the helper is psf_launch_get_helper_path()).
- * A child the server clones is this process's own: @subprocess watches it
- * as for the other methods. A child the server forks (one with set-up
- * options) is the server's: @subprocess gets it through
- * psf_subprocess_watch_relayed() and learns its exit in its own context.
+ * close-fds, output and set-up; the helper is psf_launch_get_helper_path())
+ * and says in @launched what it made. The caller watches it: a child of
+ * its own like those of the other methods, a child the server forked
+ * through psf_forkserver_relay_source_new().
  * On failure nothing is left behind, and *@use_spawn says whether the task
  * can still run with SPAWN: the server could not be started, could not
  * make the child (EAGAIN, ENOMEM, EPERM, ENOSYS: RLIMIT_NPROC, a seccomp
  * filter), or died twice. Thread-safe. */
-gboolean psf_forkserver_start_child   (PsfSubprocess    *subprocess,
-                                       const PsfLaunch  *launch,
-                                       GPid             *pid,
+gboolean psf_forkserver_start_child   (const PsfLaunch  *launch,
+                                       PsfLaunched      *launched,
                                        gboolean         *use_spawn,
                                        GError          **error);
+
+/* What the relay of a forked child says, in this order: EXITING when the
+ * child said it is on its way out (@wait_status is 0: not known yet),
+ * then EXITED, once, with the wait status to record. */
+typedef enum
+{
+  PSF_RELAY_EXITING,
+  PSF_RELAY_EXITED,
+} PsfRelayEvent;
+
+typedef void (*PsfRelayFunc) (PsfRelayEvent  event,
+                              int            wait_status,
+                              gpointer       user_data);
+
+/* A source (G_PRIORITY_DEFAULT, as a child watch; not attached) that
+ * reads the relay channel of @launched, whose relay_fd it takes, and calls
+ * @func. EXITED is the server's word, or, if the server went first, the
+ * status the child said it leaves with, else SIGKILL (such children die
+ * with their server); the lost server is then counted. The channel is
+ * closed after EXITED was delivered (only then may the server reap the
+ * zombie, so the pid cannot be reused before the exit is recorded) or
+ * when the source goes. In the copy of a fork() of the host the source
+ * removes itself unheard: the exit is the parent's to hear. */
+GSource *psf_forkserver_relay_source_new (const PsfLaunched *launched,
+                                          PsfRelayFunc       func,
+                                          gpointer           user_data,
+                                          GDestroyNotify     destroy);
 
 /* Whether this system can run the forkserver at all. */
 gboolean psf_forkserver_is_supported  (void);

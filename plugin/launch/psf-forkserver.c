@@ -29,17 +29,26 @@
  *     the task has set-up options. The send does not block either: a
  *     server that reads nothing fills its socket, and the send waits for
  *     room only until the same deadline;
- *  3. the common child is made with CLONE_PARENT: it is this process's own
- *     child, watched by psf_subprocess_watch() like those of the other
- *     methods, and the status pipe is closed at once. A child with set-up
- *     options is the server's (a fork): the pid goes to
- *     psf_subprocess_watch_relayed() and the read end of the status pipe is
- *     watched in the task's context (G_PRIORITY_DEFAULT, as a child
- *     watch). EXITED there is the wait status: psf_subprocess_relay_exit()
- *     records it, then the pipe is closed, which tells the server to reap
- *     the zombie it kept until then. Before it, the child itself wrote
- *     EXITING with the exit status it leaves with, which is what the task
- *     ends with if the server goes before it relays the exit.
+ *  3. returns what was started (PsfLaunched), and the caller watches it:
+ *     nothing here knows the process types. The common child is made with
+ *     CLONE_PARENT: it is this process's own child, the status pipe is
+ *     closed at once (relay_fd -1), and the caller reaps it like those of
+ *     the other methods (PsfForkProcess: psf_subprocess_watch()). A child
+ *     with set-up options is the server's (a fork): start() returns its
+ *     pid with the read end of the status pipe, which
+ *     psf_forkserver_relay_source_new() turns into a source the caller
+ *     attaches to the task's context (G_PRIORITY_DEFAULT, as a child
+ *     watch; PsfForkProcess pairs it with psf_subprocess_watch_relayed()).
+ *     EXITED there is the wait status: the caller's PsfRelayFunc records
+ *     it (psf_subprocess_relay_exit()), then the pipe is closed, which
+ *     tells the server to reap the zombie it kept until then, so the pid
+ *     is never reused while a signal may still go to it. Before it, the
+ *     child itself wrote EXITING with the exit status it leaves with (also
+ *     before STARTED, for a quick child: PsfLaunched.exiting), which is
+ *     what the task ends with if the server goes before it relays the
+ *     exit. In the copy made by a fork() of the host the source removes
+ *     itself unheard and leaves the pipe to the parent (the copy's task
+ *     is inherited: it refuses wait and signals).
  *
  * The server dies with the host: EOF on its control socket, and SIGHUP as
  * parent-death signal (checked against getppid()). A server that died is
@@ -104,8 +113,6 @@
 #include "psf-launch-private.h"
 #include "psf-forkserver-protocol.h"
 #include "psf-i18n-private.h"
-#include "psf-subprocess-private.h"
-#include "psf-task-private.h"
 
 /* How long start() waits for the server's answer. A new server first has
  * to be exec'd, linked and started, which a loaded machine (or a
@@ -891,9 +898,13 @@ server_exited_locked (guint generation)
 /* The exit of one child, relayed on its status pipe. */
 typedef struct
 {
-  PsfSubprocess *subprocess;
+  PsfRelayFunc   func;
+  gpointer       user_data;
+  GDestroyNotify destroy;
+  GPid           pid;
   int            fd;
-  guint          generation;
+  guint          owner_forks; /* fork generation that owns @fd */
+  guint          generation;  /* of the server that relays it */
   int            exiting;     /* the status the child said it exits with, or -1 */
 } Relay;
 
@@ -902,9 +913,9 @@ relay_free (gpointer data)
 {
   Relay *relay = data;
 
-  psf_fork_guard_close_fd (&relay->fd,
-                           psf_task_get_fork_generation (PSF_TASK (relay->subprocess)));
-  g_object_unref (relay->subprocess);
+  psf_fork_guard_close_fd (&relay->fd, relay->owner_forks);
+  if (relay->destroy != NULL)
+    relay->destroy (relay->user_data);
   g_free (relay);
 }
 
@@ -920,7 +931,7 @@ relay_ready_cb (int          fd,
 
   /* A fork's copy: the exit is the parent's to hear (and to acknowledge,
    * which lets the server reap the zombie). */
-  if (psf_task_is_inherited (PSF_TASK (relay->subprocess)))
+  if (relay->owner_forks != psf_fork_guard_generation ())
     return G_SOURCE_REMOVE;
 
   for (;;)
@@ -934,7 +945,7 @@ relay_ready_cb (int          fd,
       if (n == sizeof status && status.magic == PSF_FORKSERVER_EXITING)
         {
           relay->exiting = status.value;
-          psf_subprocess_note_exiting (relay->subprocess);
+          relay->func (PSF_RELAY_EXITING, 0, relay->user_data);
           continue;
         }
       break;
@@ -947,7 +958,7 @@ relay_ready_cb (int          fd,
       /* The server went before it relayed the exit (stopped, then
        * replaced), after the child said how it leaves. */
       g_debug ("The forkserver is gone: process %d said it exits with %d",
-               (int) psf_subprocess_get_pid (relay->subprocess), relay->exiting);
+               (int) relay->pid, relay->exiting);
       forkserver_lost (relay->generation);
       wait_status = W_EXITCODE (relay->exiting, 0);
     }
@@ -956,44 +967,46 @@ relay_ready_cb (int          fd,
       /* The server went before the exit reached us; the child went with
        * it (PR_SET_PDEATHSIG). */
       g_debug ("The forkserver is gone: process %d is reported killed",
-               (int) psf_subprocess_get_pid (relay->subprocess));
+               (int) relay->pid);
       forkserver_lost (relay->generation);
       wait_status = SIGKILL;
     }
 
-  psf_subprocess_relay_exit (relay->subprocess, wait_status);
+  relay->func (PSF_RELAY_EXITED, wait_status, relay->user_data);
 
   /* Only now may the server reap the zombie: the exit is recorded and no
    * signal will be sent to that pid any more. */
-  psf_fork_guard_close_fd (&relay->fd,
-                           psf_task_get_fork_generation (PSF_TASK (relay->subprocess)));
+  psf_fork_guard_close_fd (&relay->fd, relay->owner_forks);
   return G_SOURCE_REMOVE;
 }
 
-static void
-relay_watch (PsfSubprocess *subprocess,
-             GPid           pid,
-             int            status_fd,
-             guint          generation,
-             int            exiting)
+GSource *
+psf_forkserver_relay_source_new (const PsfLaunched *launched,
+                                 PsfRelayFunc       func,
+                                 gpointer           user_data,
+                                 GDestroyNotify     destroy)
 {
-  Relay *relay = g_new0 (Relay, 1);
+  Relay *relay;
   GSource *source;
 
-  relay->subprocess = g_object_ref (subprocess);
-  relay->fd = status_fd;
-  relay->generation = generation;
-  relay->exiting = exiting;
-  psf_fork_guard_own_fd (status_fd);
+  g_return_val_if_fail (launched != NULL && launched->relay_fd >= 0, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
 
-  psf_subprocess_watch_relayed (subprocess, pid);
+  relay = g_new0 (Relay, 1);
+  relay->func = func;
+  relay->user_data = user_data;
+  relay->destroy = destroy;
+  relay->pid = launched->pid;
+  relay->fd = launched->relay_fd;
+  relay->owner_forks = psf_fork_guard_generation ();
+  relay->generation = launched->relay_generation;
+  relay->exiting = launched->exiting;
 
-  source = g_unix_fd_source_new (status_fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+  source = g_unix_fd_source_new (relay->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_callback (source, G_SOURCE_FUNC (relay_ready_cb), relay, relay_free);
   g_source_set_static_name (source, "[psf] forkserver exit");
-  psf_task_attach_source (PSF_TASK (subprocess), source);
-  g_source_unref (source);
+  return source;
 }
 
 static gboolean
@@ -1065,11 +1078,10 @@ setup_silent (guint     generation,
 }
 
 gboolean
-psf_forkserver_start_child (PsfSubprocess              *subprocess,
-                            const PsfLaunch  *launch,
-                            GPid                       *pid_out,
-                            gboolean                   *use_spawn,
-                            GError                    **error)
+psf_forkserver_start_child (const PsfLaunch  *launch,
+                            PsfLaunched      *launched,
+                            gboolean         *use_spawn,
+                            GError          **error)
 {
   gboolean with_setup = !psf_child_setup_is_empty (&launch->setup);
   Request request;
@@ -1080,7 +1092,7 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   int refused = 0;
   guint generation = 0;
 
-  g_return_val_if_fail (PSF_IS_SUBPROCESS (subprocess), FALSE);
+  g_return_val_if_fail (launch != NULL && launched != NULL, FALSE);
 
   *use_spawn = FALSE;
   if (launch->setup.child_setup != NULL)
@@ -1204,17 +1216,16 @@ psf_forkserver_start_child (PsfSubprocess              *subprocess,
   request_clear (&request);
   if (ours)
     {
-      /* Our own child: reaped through its pidfd, as any other. */
+      /* Our own child: the caller reaps it, as any other. */
       close (status_fd);
-      psf_subprocess_watch (subprocess, pid);
+      status_fd = -1;
     }
   else
-    {
-      relay_watch (subprocess, pid, status_fd, generation, exiting);
-      if (exiting >= 0)
-        psf_subprocess_note_exiting (subprocess);
-    }
-  *pid_out = pid;
+    psf_fork_guard_own_fd (status_fd);
+  launched->pid = pid;
+  launched->relay_fd = status_fd;
+  launched->relay_generation = generation;
+  launched->exiting = exiting;
   return TRUE;
 }
 

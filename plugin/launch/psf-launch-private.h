@@ -5,9 +5,12 @@
  * Host side. A process type (PsfForkProcess) fills a PsfLaunch in start()
  * and hands it to the start method it was asked for: psf_launch_fork(),
  * psf_launch_spawn() (psf-launch.c) or psf_forkserver_start_child()
- * (psf-forkserver.c). They return the pid of what they started; the
- * process type watches it. Nothing in plugin/launch includes a process
- * type's header.
+ * (psf-forkserver.c). They return what they started: FORK and SPAWN the
+ * pid of a child of this process, FORKSERVER a PsfLaunched (the pid, and
+ * the relay channel of a child the server forked, which
+ * psf_forkserver_relay_source_new() reads). The process type watches it.
+ * Nothing in plugin/launch includes a process type's header (the layout
+ * test launch-includes holds it).
  */
 
 #pragma once
