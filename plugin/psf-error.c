@@ -5,8 +5,10 @@
 
 #include "config.h"
 
+#include "psf-child-setup-private.h"
 #include "psf-error.h"
 #include "psf-error-private.h"
+#include "psf-i18n-private.h"
 
 /**
  * psf_error_quark:
@@ -29,4 +31,21 @@ psf_set_error_from_errno (GError     **error,
   g_set_error (error, PSF_ERROR, code, "%s(%s): %s",
                call, detail != NULL ? detail : "", g_strerror (saved_errno));
   return FALSE;
+}
+
+gboolean
+psf_set_error_from_setup_record (GError        **error,
+                                 gconstpointer   data,
+                                 gsize           len)
+{
+  PsfSetupError record;
+
+  if (psf_setup_error_decode (data, len, &record) < 0)
+    {
+      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
+                   _("The child process failed to set itself up"));
+      return FALSE;
+    }
+  return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, record.error,
+                                   record.call, record.detail);
 }

@@ -303,17 +303,7 @@ psf_spawn_process_check_setup (int      setup_read_fd,
   while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
     ;
 
-  if (got != sizeof record || record.magic != PSF_SETUP_ERROR_MAGIC)
-    {
-      g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                   _("The child process failed to set itself up"));
-      return FALSE;
-    }
-
-  record.call[sizeof record.call - 1] = '\0';
-  record.detail[sizeof record.detail - 1] = '\0';
-  psf_set_error_from_errno (error, PSF_ERROR_SPAWN, record.error, record.call, record.detail);
-  return FALSE;
+  return psf_set_error_from_setup_record (error, &record, got);
 }
 
 const char *

@@ -190,12 +190,6 @@ test_identity_refused (gconstpointer data)
       /* Root can do anything but pass more groups than the kernel takes. */
       g_autofree guint32 *many = g_new0 (guint32, 70000);
 
-      if (via == VIA_SPAWN)
-        {
-          g_test_skip ("70000 groups do not fit the helper's command line");
-          child_clear (&c);
-          return;
-        }
       psf_spawn_process_set_groups (c.proc, many, 70000);
       expected = "setgroups(70000): ";
     }

@@ -37,20 +37,6 @@ psf_child_setup_is_empty (const PsfChildSetup *setup)
          !setup->has_uid && setup->child_setup == NULL;
 }
 
-static void
-copy_text (char       *dest,
-           size_t      size,
-           const char *src)
-{
-  size_t len = src != NULL ? strlen (src) : 0;
-
-  if (len >= size)
-    len = size - 1;
-  if (len > 0)
-    memcpy (dest, src, len);
-  dest[len] = '\0';
-}
-
 /* Writes @value in decimal into @buf (at least 24 bytes). */
 static void
 format_ulong (char          *buf,
@@ -78,11 +64,7 @@ psf_child_setup_fail (int         error_fd,
 {
   PsfSetupError record;
 
-  memset (&record, 0, sizeof record);
-  record.magic = PSF_SETUP_ERROR_MAGIC;
-  record.error = error;
-  copy_text (record.call, sizeof record.call, call);
-  copy_text (record.detail, sizeof record.detail, detail);
+  psf_setup_error_encode (&record, error, call, detail);
   if (error_fd >= 0)
     psf_child_write_all (error_fd, &record, sizeof record);
   return -1;

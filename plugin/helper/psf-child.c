@@ -2,10 +2,12 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * Usage (internal): psf-child ROUTINE
+ * Usage (internal): psf-child ROUTINE [--setup=OFFSET]
  *   fd 3: the report channel (write end of a pipe)
- *   fd 4: the routine's input (a sealed-size memfd), optional
- *   fd 5: the set-up channel, when set-up options follow the routine's name
+ *   fd 4: the routine's input (a sealed-size memfd), optional; with
+ *         --setup, followed from OFFSET on by the set-up record
+ *         (PsfChildSetupRecord, psf-child-setup-private.h)
+ *   fd 5: the set-up channel, with --setup
  * or: psf-child --forkserver HOST_PID
  *   fd 3: the control socket of the FORKSERVER start method (see
  *   psf-forkserver-server.c): a long-lived server that forks the routine
@@ -73,61 +75,32 @@ sync_concurrently (PsfSyncfsTarget *targets,
   pthread_attr_destroy (&attr);
 }
 
-/* Set-up options given by the parent after the routine's name. */
+/* "--setup=OFFSET" after the routine's name: where the set-up record
+ * starts in the input. */
 static int
-parse_setup (int            argc,
-             char          *argv[],
-             PsfChildSetup *setup,
-             gid_t         *groups,
-             size_t         max_groups)
+parse_setup_offset (const char *arg,
+                    size_t     *offset)
 {
-  for (int i = 2; i < argc; i++)
-    {
-      const char *arg = argv[i];
-      char *end = NULL;
+  const char *digits = arg + strlen (PSF_CHILD_SETUP_ARG);
+  char *end = NULL;
+  unsigned long long value;
 
-      if (strncmp (arg, "--cgroup-procs=", 15) == 0)
-        setup->cgroup_procs = arg + 15;
-      else if (strncmp (arg, "--unshare=", 10) == 0)
-        setup->unshare_flags = (int) strtol (arg + 10, &end, 10);
-      else if (strncmp (arg, "--umask=", 8) == 0)
-        {
-          setup->has_umask = 1;
-          setup->umask_value = (mode_t) strtoul (arg + 8, &end, 8);
-        }
-      else if (strncmp (arg, "--gid=", 6) == 0)
-        {
-          setup->has_gid = 1;
-          setup->gid = (gid_t) strtoul (arg + 6, &end, 10);
-        }
-      else if (strncmp (arg, "--uid=", 6) == 0)
-        {
-          setup->has_uid = 1;
-          setup->uid = (uid_t) strtoul (arg + 6, &end, 10);
-        }
-      else if (strncmp (arg, "--groups=", 9) == 0)
-        {
-          const char *p = arg + 9;
-
-          setup->has_groups = 1;
-          setup->groups = groups;
-          setup->n_groups = 0;
-          while (*p != '\0' && setup->n_groups < max_groups)
-            {
-              groups[setup->n_groups++] = (gid_t) strtoul (p, &end, 10);
-              if (end == p)
-                return -1;
-              p = *end == ',' ? end + 1 : end;
-            }
-          end = NULL;
-        }
-      else
-        return -1;
-
-      if (end != NULL && *end != '\0')
-        return -1;
-    }
+  if (strncmp (arg, PSF_CHILD_SETUP_ARG, strlen (PSF_CHILD_SETUP_ARG)) != 0 ||
+      *digits < '0' || *digits > '9')
+    return -1;
+  errno = 0;
+  value = strtoull (digits, &end, 10);
+  if (errno != 0 || *end != '\0' || value > SIZE_MAX)
+    return -1;
+  *offset = (size_t) value;
   return 0;
+}
+
+static int
+usage (void)
+{
+  fprintf (stderr, "psf-child: internal helper of libpsf-1, not meant to be run by hand\n");
+  return 2;
 }
 
 int
@@ -136,21 +109,23 @@ main (int   argc,
 {
   PsfChildRoutine routine;
   PsfChildSetup setup;
-  static gid_t groups[65536 + 1];
   const void *input = NULL;
   size_t input_len = 0;
+  size_t setup_offset = 0;
+  int with_setup = 0;
   struct stat st;
 
   psf_syncfs_child_set_sync_many (sync_concurrently);
   if (argc >= 2 && strcmp (argv[1], PSF_FORKSERVER_ARG) == 0)
     return psf_forkserver_server_main (argc, argv);
 
-  memset (&setup, 0, sizeof setup);
-  if (argc < 2 || (routine = psf_child_routine_lookup (argv[1])) == NULL ||
-      parse_setup (argc, argv, &setup, groups, sizeof groups / sizeof groups[0]) < 0)
+  if (argc < 2 || argc > 3 || (routine = psf_child_routine_lookup (argv[1])) == NULL)
+    return usage ();
+  if (argc == 3)
     {
-      fprintf (stderr, "psf-child: internal helper of libpsf-1, not meant to be run by hand\n");
-      return 2;
+      if (parse_setup_offset (argv[2], &setup_offset) < 0)
+        return usage ();
+      with_setup = 1;
     }
 
   if (fstat (PSF_CHILD_INPUT_FD, &st) == 0 && S_ISREG (st.st_mode) && st.st_size > 0)
@@ -172,12 +147,25 @@ main (int   argc,
       close (PSF_CHILD_INPUT_FD);
     }
 
-  if (!psf_child_setup_is_empty (&setup))
+  if (with_setup)
     {
-      if (psf_child_setup_apply (&setup, PSF_CHILD_SETUP_FD) < 0)
-        return 127;
-      /* EOF on the channel tells the parent the set-up is done. */
-      close (PSF_CHILD_SETUP_FD);
+      /* The set-up record ends the input: the routine gets what is before
+       * it. */
+      if (input == NULL || setup_offset > input_len ||
+          psf_child_setup_decode ((const char *) input + setup_offset,
+                                  input_len - setup_offset, &setup) != 0)
+        return usage ();
+      input_len = setup_offset;
+      if (input_len == 0)
+        input = NULL;
+
+      if (!psf_child_setup_is_empty (&setup))
+        {
+          if (psf_child_setup_apply (&setup, PSF_CHILD_SETUP_FD) < 0)
+            return 127;
+          /* EOF on the channel tells the parent the set-up is done. */
+          close (PSF_CHILD_SETUP_FD);
+        }
     }
 
   return routine (input, input_len, PSF_CHILD_REPORT_FD);

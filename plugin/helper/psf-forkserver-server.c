@@ -419,9 +419,7 @@ job_decode (Job *job)
       request->targets_off % sizeof (int32_t) != 0 ||
       !valid_string (request, job->payload, request->routine_off) ||
       !valid_range (request, request->input_off, request->input_len) ||
-      !valid_range (request, request->env_off, 0) ||
-      !valid_range (request, request->groups_off, (uint64_t) request->n_groups * sizeof (uint32_t)) ||
-      request->groups_off % sizeof (uint32_t) != 0)
+      !valid_range (request, request->env_off, 0))
     return EINVAL;
 
   job->targets = (const int32_t *) (const void *) (job->payload + request->targets_off);
@@ -455,22 +453,10 @@ job_decode (Job *job)
   if (flags & PSF_FORKSERVER_SETUP)
     {
       job->has_setup = 1;
-      if (request->cgroup_off != PSF_FORKSERVER_NO_STRING)
-        {
-          if (!valid_string (request, job->payload, request->cgroup_off))
-            return EINVAL;
-          job->setup.cgroup_procs = job->payload + request->cgroup_off;
-        }
-      job->setup.unshare_flags = request->unshare_flags;
-      job->setup.has_umask = (request->setup_fields & PSF_FORKSERVER_SETUP_UMASK) != 0;
-      job->setup.umask_value = (mode_t) request->umask_value;
-      job->setup.has_groups = (request->setup_fields & PSF_FORKSERVER_SETUP_GROUPS) != 0;
-      job->setup.groups = (const gid_t *) (const void *) (job->payload + request->groups_off);
-      job->setup.n_groups = request->n_groups;
-      job->setup.has_gid = (request->setup_fields & PSF_FORKSERVER_SETUP_GID) != 0;
-      job->setup.gid = (gid_t) request->gid;
-      job->setup.has_uid = (request->setup_fields & PSF_FORKSERVER_SETUP_UID) != 0;
-      job->setup.uid = (uid_t) request->uid;
+      if (!valid_range (request, request->setup_off, request->setup_len) ||
+          psf_child_setup_decode (job->payload + request->setup_off, request->setup_len,
+                                  &job->setup) != 0)
+        return EINVAL;
     }
 
   return 0;

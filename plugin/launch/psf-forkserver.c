@@ -571,39 +571,15 @@ request_build (Request                    *request,
       header.n_env++;
     }
 
-  header.cgroup_off = PSF_FORKSERVER_NO_STRING;
   if (setup != NULL && !psf_child_setup_is_empty (setup))
     {
-      header.flags |= PSF_FORKSERVER_SETUP;
-      header.cgroup_off = payload_append_string (payload, setup->cgroup_procs);
-      header.unshare_flags = setup->unshare_flags;
-      if (setup->has_umask)
-        {
-          header.setup_fields |= PSF_FORKSERVER_SETUP_UMASK;
-          header.umask_value = setup->umask_value;
-        }
-      if (setup->has_gid)
-        {
-          header.setup_fields |= PSF_FORKSERVER_SETUP_GID;
-          header.gid = setup->gid;
-        }
-      if (setup->has_uid)
-        {
-          header.setup_fields |= PSF_FORKSERVER_SETUP_UID;
-          header.uid = setup->uid;
-        }
-      if (setup->has_groups)
-        {
-          g_autofree guint32 *groups = g_new (guint32, MAX (setup->n_groups, 1));
+      gsize setup_len = psf_child_setup_encode (setup, NULL, 0);
+      g_autofree guint8 *record = g_malloc (MAX (setup_len, 1));
 
-          for (gsize i = 0; i < setup->n_groups; i++)
-            groups[i] = setup->groups[i];
-          header.setup_fields |= PSF_FORKSERVER_SETUP_GROUPS;
-          header.n_groups = setup->n_groups;
-          header.groups_off = payload_append (payload, groups,
-                                              setup->n_groups * sizeof (guint32),
-                                              sizeof (guint32));
-        }
+      psf_child_setup_encode (setup, record, setup_len);
+      header.flags |= PSF_FORKSERVER_SETUP;
+      header.setup_off = payload_append (payload, record, setup_len, 8);
+      header.setup_len = setup_len;
     }
 
   if (launch->input != NULL)
@@ -834,18 +810,15 @@ await_started (int       fd,
           return ANSWER_FAILED;
 
         case PSF_SETUP_ERROR_MAGIC:
-          if (read_exactly (fd, (char *) &record + sizeof record.status,
-                            sizeof record.setup - sizeof record.status, deadline) != 1)
-            {
-              g_set_error (error, PSF_ERROR, PSF_ERROR_SPAWN,
-                           _("The child process failed to set itself up"));
-              return ANSWER_FAILED;
-            }
-          record.setup.call[sizeof record.setup.call - 1] = '\0';
-          record.setup.detail[sizeof record.setup.detail - 1] = '\0';
-          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, record.setup.error,
-                                    record.setup.call, record.setup.detail);
-          return ANSWER_FAILED;
+          {
+            /* The rest of it; cut short, it is refused as such. */
+            gsize got = sizeof record.status;
+
+            if (read_exactly (fd, (char *) &record + got, sizeof record.setup - got, deadline) == 1)
+              got = sizeof record.setup;
+            psf_set_error_from_setup_record (error, &record, got);
+            return ANSWER_FAILED;
+          }
 
         case PSF_FORKSERVER_EXITED:
           {

@@ -13,7 +13,8 @@
  *    async-signal-safe calls, and _exit()s with its result.
  *  - SPAWN: posix_spawn() of the helper psf-child with the routine's name;
  *    the report pipe becomes its fd 3 and the routine's input (a memfd)
- *    its fd 4 (plugin/wire/psf-wire-child.h). glibc's posix_spawn() uses
+ *    its fd 4 (plugin/wire/psf-wire-child.h), followed there by the
+ *    set-up record when there are set-up options (--setup=OFFSET). glibc's posix_spawn() uses
  *    CLONE_VFORK and reports a failed exec as an error, so a missing
  *    helper fails start() itself.
  */
@@ -24,6 +25,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,35 +45,65 @@ psf_launch_get_helper_path (void)
   return PSF_PKGLIBEXECDIR "/psf-child";
 }
 
-static int
-make_input_fd (GBytes  *input,
-               GError **error)
+/* The helper's fd 4: the routine's input, then, when the child has
+ * set-up options, the set-up record from *@setup_offset on (8-byte
+ * aligned). *@fd stays -1 when there is neither. */
+static gboolean
+make_input_fd (const PsfLaunch  *launch,
+               gboolean          with_setup,
+               int              *fd,
+               gsize            *setup_offset,
+               GError          **error)
 {
+  g_autoptr(GByteArray) buffer = NULL;
+  const guint8 *data = NULL;
   gsize len = 0;
-  const guint8 *data = g_bytes_get_data (input, &len);
-  int fd = memfd_create ("psf-input", MFD_CLOEXEC);
 
-  if (fd < 0)
+  *fd = -1;
+  *setup_offset = 0;
+  if (launch->input != NULL)
+    data = g_bytes_get_data (launch->input, &len);
+
+  if (with_setup)
     {
-      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
-      return -1;
+      gsize setup_len = psf_child_setup_encode (&launch->setup, NULL, 0);
+
+      if (setup_len == 0)
+        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, E2BIG, "memfd", NULL);
+      *setup_offset = (len + 7) & ~(gsize) 7;
+      buffer = g_byte_array_sized_new ((guint) (*setup_offset + setup_len));
+      if (len > 0)
+        g_byte_array_append (buffer, data, (guint) len);
+      g_byte_array_set_size (buffer, (guint) (*setup_offset + setup_len));
+      memset (buffer->data + len, 0, *setup_offset - len);
+      psf_child_setup_encode (&launch->setup, buffer->data + *setup_offset, setup_len);
+      data = buffer->data;
+      len = buffer->len;
     }
+  else if (launch->input == NULL)
+    return TRUE;
+
+  *fd = memfd_create ("psf-input", MFD_CLOEXEC);
+  if (*fd < 0)
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
   while (len > 0)
     {
-      ssize_t n = write (fd, data, len);
+      ssize_t n = write (*fd, data, len);
 
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
         {
-          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "write", "memfd");
-          close (fd);
-          return -1;
+          int saved = errno;
+
+          close (*fd);
+          *fd = -1;
+          return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "write", "memfd");
         }
       data += n;
       len -= (gsize) n;
     }
-  return fd;
+  return TRUE;
 }
 
 /* A working directory the child cannot enter fails start() here, before
@@ -133,30 +165,6 @@ helper_fds_clear (HelperFds *fds)
   for (guint i = 0; i < fds->copies->len; i++)
     close (g_array_index (fds->copies, int, i));
   g_array_unref (fds->copies);
-}
-
-static void
-add_setup_options (GPtrArray           *argv,
-                   const PsfChildSetup *setup)
-{
-  if (setup->cgroup_procs != NULL)
-    g_ptr_array_add (argv, g_strdup_printf ("--cgroup-procs=%s", setup->cgroup_procs));
-  if (setup->unshare_flags != 0)
-    g_ptr_array_add (argv, g_strdup_printf ("--unshare=%d", setup->unshare_flags));
-  if (setup->has_umask)
-    g_ptr_array_add (argv, g_strdup_printf ("--umask=%o", (guint) setup->umask_value));
-  if (setup->has_groups)
-    {
-      GString *groups = g_string_new ("--groups=");
-
-      for (gsize i = 0; i < setup->n_groups; i++)
-        g_string_append_printf (groups, "%s%u", i ? "," : "", (guint) setup->groups[i]);
-      g_ptr_array_add (argv, g_string_free (groups, FALSE));
-    }
-  if (setup->has_gid)
-    g_ptr_array_add (argv, g_strdup_printf ("--gid=%u", (guint) setup->gid));
-  if (setup->has_uid)
-    g_ptr_array_add (argv, g_strdup_printf ("--uid=%u", (guint) setup->uid));
 }
 
 /* Lays out the helper's fds with posix_spawn()'s file actions, which run
@@ -225,6 +233,8 @@ psf_launch_spawn (const PsfLaunch  *launch,
   HelperFds fds = { 0 };
   sigset_t mask;
   int input_fd = -1;
+  gsize setup_offset = 0;
+  gboolean with_setup = launch->setup_fd >= 0 && !psf_child_setup_is_empty (&launch->setup);
   pid_t pid;
   int r;
 
@@ -263,7 +273,7 @@ psf_launch_spawn (const PsfLaunch  *launch,
         }
     }
 
-  if (launch->input != NULL && (input_fd = make_input_fd (launch->input, error)) < 0)
+  if (!make_input_fd (launch, with_setup, &input_fd, &setup_offset, error))
     return FALSE;
 
   posix_spawn_file_actions_init (&actions);
@@ -297,8 +307,8 @@ psf_launch_spawn (const PsfLaunch  *launch,
 
   g_ptr_array_add (argv, g_strdup (launch->argv0 != NULL ? launch->argv0 : helper));
   g_ptr_array_add (argv, g_strdup (launch->routine));
-  if (launch->setup_fd >= 0)
-    add_setup_options (argv, &launch->setup);
+  if (with_setup)
+    g_ptr_array_add (argv, g_strdup_printf (PSF_CHILD_SETUP_ARG "%" G_GSIZE_FORMAT, setup_offset));
   g_ptr_array_add (argv, NULL);
 
   r = posix_spawn (&pid, helper, &actions, &attr, (char **) argv->pdata,

@@ -33,6 +33,49 @@ typedef struct
   void          *child_setup_data;
 } PsfChildSetup;
 
+/* The set-up as a flat record, as the host gives it to the helper of SPAWN
+ * (in its input memfd, see psf-child.c) and to the forkserver (in the
+ * request's payload): this header, then n_groups uint32_t group ids, then
+ * cgroup_len bytes of the cgroup.procs path with its NUL (cgroup_len 0:
+ * none). Host byte order, at a 4-byte boundary. One codec,
+ * psf-wire-setup.c. (A child-setup function cannot travel: SPAWN and
+ * FORKSERVER refuse it.) */
+#define PSF_CHILD_SETUP_MAGIC 0x75667370u /* "psfu" */
+
+#define PSF_CHILD_SETUP_UMASK  (1u << 0)  /* fields: which has_* are set */
+#define PSF_CHILD_SETUP_GROUPS (1u << 1)
+#define PSF_CHILD_SETUP_GID    (1u << 2)
+#define PSF_CHILD_SETUP_UID    (1u << 3)
+
+typedef struct
+{
+  uint32_t magic;
+  uint32_t fields;         /* PSF_CHILD_SETUP_* */
+  int32_t  unshare_flags;  /* CLONE_NEWIPC|CLONE_NEWNS|CLONE_NEWPID|CLONE_NEWNET */
+  uint32_t umask_value;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t n_groups;
+  uint32_t cgroup_len;
+} PsfChildSetupRecord;
+
+/* Encodes @setup into @buffer when @size is enough; returns the size the
+ * record needs either way (0: it cannot be encoded, more than 4 GiB).
+ * Async-signal-safe. */
+size_t psf_child_setup_encode (const PsfChildSetup *setup,
+                               void                *buffer,
+                               size_t               size);
+
+/* Decodes the record of exactly @len bytes at @data (4-byte aligned) into
+ * @setup, whose cgroup path and groups then point into @data. Returns 0,
+ * or EINVAL for anything the encoder does not write: a short or long
+ * record, another magic, unknown fields or unshare flags, a umask above
+ * 0777, groups counted without the field or past the end, a cgroup path
+ * without its NUL last. Async-signal-safe. */
+int    psf_child_setup_decode (const void          *data,
+                               size_t               len,
+                               PsfChildSetup       *setup);
+
 /* A setup failure, written on the setup channel; the parent turns it into
  * "CALL(DETAIL): errno text". */
 #define PSF_SETUP_ERROR_MAGIC 0x65667370u /* "psfe" */
@@ -44,6 +87,20 @@ typedef struct
   char     call[32];
   char     detail[224];
 } PsfSetupError;
+
+/* Fills @record: @error, then @call and @detail cut to fit. */
+void psf_setup_error_encode   (PsfSetupError       *record,
+                               int                  error,
+                               const char          *call,
+                               const char          *detail);
+
+/* Decodes @len bytes at @data (any alignment) into @record, with call
+ * and detail NUL-terminated. Returns 0, or -1 for what no child writes:
+ * another length, another magic, an errno below 0 or above the kernel's
+ * MAX_ERRNO. */
+int  psf_setup_error_decode   (const void          *data,
+                               size_t               len,
+                               PsfSetupError       *record);
 
 int  psf_child_setup_is_empty (const PsfChildSetup *setup);
 
@@ -66,5 +123,8 @@ int  psf_child_setup_fail_fds (int                  error_fd,
                                int                  from,
                                int                  to);
 
-/* Encodes/decodes @setup as argv options of psf-child (SPAWN method). */
-#define PSF_CHILD_SETUP_FD 5
+/* Where the helper of SPAWN finds the set-up channel; and its option
+ * "--setup=OFFSET": a PsfChildSetupRecord follows the routine's input in
+ * the input memfd (fd 4) from OFFSET (a multiple of 8) to its end. */
+#define PSF_CHILD_SETUP_FD  5
+#define PSF_CHILD_SETUP_ARG "--setup="

@@ -37,7 +37,7 @@
 #define PSF_FORKSERVER_ARG       "--forkserver"
 #define PSF_FORKSERVER_SOCKET_FD 3
 
-#define PSF_FORKSERVER_REQUEST_MAGIC 0x71667370u /* "psfq" */
+#define PSF_FORKSERVER_REQUEST_MAGIC 0x51667370u /* "psfQ" */
 
 /* Payloads up to this size travel inside the message, larger ones in a
  * memfd (a SOCK_SEQPACKET message must fit the socket buffer). */
@@ -51,14 +51,10 @@
 #define PSF_FORKSERVER_PAYLOAD_FD (1u << 0) /* the payload is in a memfd */
 #define PSF_FORKSERVER_CWD_FD     (1u << 1) /* the host's cwd (O_PATH) */
 #define PSF_FORKSERVER_OUTPUT_FD  (1u << 2) /* becomes stdout and stderr */
-/* Set-up, then report SETUP_DONE or a PsfSetupError on the status pipe. */
+/* Set-up, then report SETUP_DONE or a PsfSetupError on the status pipe.
+ * The set-up is a PsfChildSetupRecord (psf-child-setup-private.h) in the
+ * payload, as the helper of SPAWN gets it too. */
 #define PSF_FORKSERVER_SETUP      (1u << 3)
-
-/* Set-up fields present (PsfChildSetup's has_*). */
-#define PSF_FORKSERVER_SETUP_UMASK  (1u << 0)
-#define PSF_FORKSERVER_SETUP_GROUPS (1u << 1)
-#define PSF_FORKSERVER_SETUP_GID    (1u << 2)
-#define PSF_FORKSERVER_SETUP_UID    (1u << 3)
 
 #define PSF_FORKSERVER_NO_STRING UINT32_MAX
 
@@ -78,14 +74,8 @@ typedef struct
   uint32_t n_env;
   uint32_t input_off;
   uint32_t input_len;
-  uint32_t setup_fields;   /* PSF_FORKSERVER_SETUP_* */
-  uint32_t cgroup_off;     /* cgroup.procs to join, or NO_STRING */
-  int32_t  unshare_flags;
-  uint32_t umask_value;
-  uint32_t uid;
-  uint32_t gid;
-  uint32_t groups_off;     /* uint32_t[n_groups] */
-  uint32_t n_groups;
+  uint32_t setup_off;      /* with PSF_FORKSERVER_SETUP: the set-up record, */
+  uint32_t setup_len;      /* 8-byte aligned */
   int32_t  host_cpu;       /* where the sender ran (sched_getcpu()), or -1 */
 } PsfForkserverRequest;
 
