@@ -28,12 +28,24 @@
 #define PSF_SYNCFS_MAX_PENDING 64
 
 /* A filesystem the syncfs routine met: the fd it was opened with until it
- * is synced, then the errno of its syncfs() (0: synced). */
+ * is synced, then the errno of its syncfs() (0: synced).
+ *
+ * The record of the path it was opened by (@first_index) is written to
+ * @report_fd (when >= 0) by whoever called syncfs() on it, as soon as that
+ * returns, so the parent hears of each filesystem when it is done, not at
+ * the end of the run. The record is one write() of one PsfSyncfsRecord,
+ * smaller than PIPE_BUF, hence atomic on the report pipe: the threads and
+ * sub-processes that sync targets at once may each write their own. */
 typedef struct
 {
   uint64_t device;
   int      fd;
   int      error;
+  int      report_fd;     /* where the record goes, or -1: none */
+  uint32_t first_index;   /* the input index of that record */
+  int      fallback;      /* an ENOSYS counts as synced (sync() follows) */
+  int      reported;      /* 1 once the record was written */
+  int      report_error;  /* errno of its failed write(), or 0 */
 } PsfSyncfsTarget;
 
 /* Syncs @n targets: sets ->error, closes ->fd. The routine's own version
@@ -45,7 +57,12 @@ typedef struct
 typedef void (*PsfSyncfsManyFunc) (PsfSyncfsTarget *targets,
                                    size_t           n);
 
+/* Calls syncfs() on @target (sets ->error, closes ->fd), then writes its
+ * record (psf_syncfs_target_report()). */
 void psf_syncfs_target_sync         (PsfSyncfsTarget   *target);
+/* Writes the record of @target's first path to ->report_fd unless there is
+ * none or it was written already; sets ->reported, or ->report_error. */
+void psf_syncfs_target_report       (PsfSyncfsTarget   *target);
 void psf_syncfs_child_set_sync_many (PsfSyncfsManyFunc  func);
 
 /* A PsfSyncfsManyFunc for children where threads are not safe but a

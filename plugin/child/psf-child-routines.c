@@ -142,6 +142,15 @@ record_flush (RecordWriter *w)
   w->n = 0;
 }
 
+/* The next free record of the batch. */
+static PsfSyncfsRecord *
+record_next (RecordWriter *w)
+{
+  if (w->n == sizeof w->records / sizeof w->records[0])
+    record_flush (w);
+  return &w->records[w->n++];
+}
+
 static void
 record_add (RecordWriter *w,
             uint32_t      index,
@@ -150,10 +159,28 @@ record_add (RecordWriter *w,
             uint64_t      device,
             uint32_t      flags)
 {
-  if (w->n == sizeof w->records / sizeof w->records[0])
-    record_flush (w);
+  psf_wire_report_encode (record_next (w), index, status, error, flags, device);
+}
 
-  psf_wire_report_encode (&w->records[w->n++], index, status, error, flags, device);
+/* The record of a path on @target: the one it was opened by (@first) or
+ * another one on the same filesystem. Batched or written alone, a record
+ * is made by the wire's codec. */
+static void
+record_encode_target (PsfSyncfsRecord       *r,
+                      uint32_t               index,
+                      const PsfSyncfsTarget *target,
+                      int                    first)
+{
+  int replaced = target->fallback && target->error == ENOSYS;
+  int status;
+
+  if (target->error == 0 || replaced)
+    status = first ? PSF_WIRE_STATUS_SYNCED : PSF_WIRE_STATUS_DUPLICATE;
+  else
+    status = PSF_WIRE_STATUS_FAILED;
+
+  psf_wire_report_encode (r, index, status, target->error,
+                          replaced ? PSF_SYNCFS_RECORD_FALLBACK : 0, target->device);
 }
 
 /* Opens the directory that holds @path (the path as written: its last
@@ -207,6 +234,7 @@ typedef struct
   uint32_t        *path_target;    /* per path: target index | PATH_FIRST */
   void            *mapping;
   size_t           mapping_len;
+  RecordWriter    *writer;
 } SyncfsRun;
 
 static void
@@ -225,6 +253,23 @@ psf_syncfs_target_sync (PsfSyncfsTarget *target)
   target->error = syncfs (target->fd) == 0 ? 0 : errno;
   close (target->fd);
   target->fd = -1;
+  psf_syncfs_target_report (target);
+}
+
+void
+psf_syncfs_target_report (PsfSyncfsTarget *target)
+{
+  PsfSyncfsRecord record;
+
+  if (target->report_fd < 0 || target->reported || target->report_error != 0)
+    return;
+  record_encode_target (&record, target->first_index, target, 1);
+  /* One record, one write(): atomic on a pipe, whichever thread or
+   * process of the run writes at the same time. */
+  if (psf_child_write_all (target->report_fd, &record, sizeof record) < 0)
+    target->report_error = errno != 0 ? errno : EIO;
+  else
+    target->reported = 1;
 }
 
 void
@@ -238,26 +283,41 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
                              size_t           n)
 {
   pid_t pids[PSF_SYNCFS_MAX_PENDING];
+  PsfSyncfsTarget *shared;
+  size_t len = n * sizeof *targets;
 
-  if (n > PSF_SYNCFS_MAX_PENDING)
+  if (n <= 1 || n > PSF_SYNCFS_MAX_PENDING)
     {
       sync_one_after_another (targets, n);
       return;
     }
 
-  /* _Fork() runs no atfork handler and takes no lock: async-signal-safe.
-   * A sub-child's errno comes back as its exit status (errno < 256). */
+  /* The sub-children sync, and report, in a shared copy of the targets:
+   * what each one found (its errno, whether its record went out) is there
+   * for this process to read once it has exited. */
+  shared = mmap (NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (shared == MAP_FAILED)
+    {
+      sync_one_after_another (targets, n);
+      return;
+    }
+  memcpy (shared, targets, len);
+
+  /* _Fork() runs no atfork handler and takes no lock: async-signal-safe. */
   for (size_t i = 1; i < n; i++)
     {
       pids[i] = _Fork ();
       if (pids[i] == 0)
         {
-          psf_syncfs_target_sync (&targets[i]);
-          _exit (targets[i].error & 0xff);
+          psf_syncfs_target_sync (&shared[i]);
+          _exit (0);
         }
     }
 
-  psf_syncfs_target_sync (&targets[0]);
+  /* This process closes its own copies of the fds as it goes: a
+   * sub-child closes only its own. */
+  psf_syncfs_target_sync (&shared[0]);
+  targets[0].fd = -1;
 
   for (size_t i = 1; i < n; i++)
     {
@@ -265,7 +325,8 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
 
       if (pids[i] < 0)
         {
-          psf_syncfs_target_sync (&targets[i]);
+          psf_syncfs_target_sync (&shared[i]);
+          targets[i].fd = -1;
           continue;
         }
       while (waitpid (pids[i], &status, 0) < 0)
@@ -274,19 +335,32 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
             status = W_EXITCODE (ECHILD, 0);
             break;
           }
-      targets[i].error = WIFEXITED (status) ? WEXITSTATUS (status) : EINTR;
       close (targets[i].fd);
       targets[i].fd = -1;
+      /* A sub-child killed before its record went out synced nothing
+       * this process can vouch for: its record says so. */
+      if (!WIFEXITED (status) && !shared[i].reported)
+        shared[i].error = EINTR;
+      shared[i].fd = -1;
+      psf_syncfs_target_report (&shared[i]);
     }
+
+  memcpy (targets, shared, len);
+  munmap (shared, len);
 }
 
+/* Syncs the pending targets, each of which writes the record of its first
+ * path once synced; the records batched so far go out before. */
 static void
 run_flush_pending (SyncfsRun *run)
 {
   size_t n = run->n_targets - run->first_pending;
 
   if (n > 0)
-    sync_many (run->targets + run->first_pending, n);
+    {
+      record_flush (run->writer);
+      sync_many (run->targets + run->first_pending, n);
+    }
   run->first_pending = run->n_targets;
 }
 
@@ -473,23 +547,43 @@ open_sync_fd (const char        *path,
   return open_directory_on_device (path, path_fd, (uint64_t) st->st_dev);
 }
 
+/* The record of a path on a filesystem already synced that is not the one
+ * it was opened by. */
 static void
-emit_target_record (RecordWriter          *writer,
-                    uint32_t               index,
-                    const PsfSyncfsTarget *target,
-                    int                    first,
-                    int                    fallback)
+emit_duplicate_record (RecordWriter          *writer,
+                       uint32_t               index,
+                       const PsfSyncfsTarget *target)
 {
-  int replaced = fallback && target->error == ENOSYS;
-  int status;
+  record_encode_target (record_next (writer), index, target, 0);
+}
 
-  if (target->error == 0 || replaced)
-    status = first ? PSF_WIRE_STATUS_SYNCED : PSF_WIRE_STATUS_DUPLICATE;
-  else
-    status = PSF_WIRE_STATUS_FAILED;
+/* A filesystem about to be synced, whose record @writer's channel gets as
+ * soon as it is: see psf_syncfs_target_report(). */
+static PsfSyncfsTarget
+target_new (const RecordWriter *writer,
+            uint32_t            index,
+            uint64_t            device,
+            int                 fd,
+            int                 fallback)
+{
+  PsfSyncfsTarget target = {
+    .device = device,
+    .fd = fd,
+    .report_fd = writer->fd,
+    .first_index = index,
+    .fallback = fallback,
+  };
 
-  record_add (writer, index, status, target->error, target->device,
-              replaced ? PSF_SYNCFS_RECORD_FALLBACK : 0);
+  return target;
+}
+
+/* Takes the write error of a record a target wrote itself. */
+static void
+writer_take_target_error (RecordWriter          *writer,
+                          const PsfSyncfsTarget *target)
+{
+  if (writer->error == 0 && target->report_error != 0)
+    writer->error = target->report_error;
 }
 
 /* A path met once the table of filesystems is full: synced on its own,
@@ -503,10 +597,11 @@ sync_untracked (RecordWriter      *writer,
                 int               *any_failed,
                 int               *any_enosys)
 {
-  PsfSyncfsTarget target = { st->st_dev, fd, 0 };
+  PsfSyncfsTarget target = target_new (writer, index, st->st_dev, fd, fallback);
 
+  record_flush (writer);
   psf_syncfs_target_sync (&target);
-  emit_target_record (writer, index, &target, 1, fallback);
+  writer_take_target_error (writer, &target);
   if (target.error == ENOSYS)
     *any_enosys = 1;
   else if (target.error != 0)
@@ -579,10 +674,14 @@ pseudo_check (PseudoDevices *pseudo,
  * trusted later), open one fd per new filesystem through what was looked
  * up (open_sync_fd()); the paths that cannot be looked at or opened, and
  * those on kernel interfaces, are reported at once; 2: sync every opened
- * filesystem, all at once when the program allows threads (see psf_syncfs_child_set_sync_many()); 3: one record per
- * remaining path, in input order. At most PSF_SYNCFS_MAX_PENDING fds are
- * open at a time: past that, or when open() meets EMFILE, the pending
- * filesystems are synced before going on. */
+ * filesystem, all at once when the program allows threads (see
+ * psf_syncfs_child_set_sync_many()); the record of the path a filesystem
+ * was opened by goes out as soon as that filesystem is synced, so the
+ * parent can tell how many are done while a slow one still runs; 3: one
+ * record per remaining path (the other paths on a synced filesystem), in
+ * input order. At most PSF_SYNCFS_MAX_PENDING fds are open at a time: past
+ * that, or when open() meets EMFILE, the pending filesystems are synced
+ * before going on. */
 int
 psf_syncfs_child_run (const void *input,
                       size_t      input_len,
@@ -613,6 +712,7 @@ psf_syncfs_child_run (const void *input,
   fallback = (header->flags & PSF_SYNCFS_FLAG_SYNC_FALLBACK) != 0;
   end = (const char *) input + input_len;
   run_init (&run, header->n_paths, stack_targets, stack_paths);
+  run.writer = &writer;
 
   /* Pass 1. Without a table (mmap() failed) each filesystem is synced
    * as soon as it is met and every record is written at once. */
@@ -654,7 +754,7 @@ psf_syncfs_child_run (const void *input,
         {
           close (path_fd);
           if (streaming)
-            emit_target_record (&writer, i, &run.targets[target], 0, fallback);
+            emit_duplicate_record (&writer, i, &run.targets[target]);
           else
             run.path_target[i] = (uint32_t) target;
           continue;
@@ -691,11 +791,10 @@ psf_syncfs_child_run (const void *input,
           continue;
         }
 
-      run.targets[run.n_targets++] = (PsfSyncfsTarget) { st.st_dev, fd, 0 };
+      run.targets[run.n_targets++] = target_new (&writer, i, st.st_dev, fd, fallback);
       if (streaming)
         {
           run_flush_pending (&run);
-          emit_target_record (&writer, i, &run.targets[run.n_targets - 1], 1, fallback);
           continue;
         }
       run.path_target[i] = (uint32_t) (run.n_targets - 1) | PATH_FIRST;
@@ -707,20 +806,21 @@ psf_syncfs_child_run (const void *input,
   run_flush_pending (&run);
   for (size_t t = 0; t < run.n_targets; t++)
     {
+      writer_take_target_error (&writer, &run.targets[t]);
       if (run.targets[t].error == ENOSYS)
         any_enosys = 1;
       else if (run.targets[t].error != 0)
         any_failed = 1;
     }
 
-  /* Pass 3. */
+  /* Pass 3: the paths the filesystems were opened by were reported as
+   * each was synced. */
   for (uint32_t i = 0; !streaming && i < n_walked; i++)
     {
       uint32_t slot = run.path_target[i];
 
-      if (slot != PATH_NO_TARGET)
-        emit_target_record (&writer, i, &run.targets[slot & ~PATH_FIRST],
-                            (slot & PATH_FIRST) != 0, fallback);
+      if (slot != PATH_NO_TARGET && (slot & PATH_FIRST) == 0)
+        emit_duplicate_record (&writer, i, &run.targets[slot]);
     }
 
   record_flush (&writer);
