@@ -31,6 +31,22 @@ void        psf_fork_process_class_set_routine (PsfForkProcessClass *klass,
 void psf_fork_process_set_report_bound  (PsfForkProcess *self,
                                          gsize           bytes);
 
+/* Called in the task's context each time bytes arrive on the report
+ * channel while the child runs, with the whole report so far: @len only
+ * grows from one call to the next, and the bytes given before stay as they
+ * were. The last bytes may only come at the reap, which gives ->report the
+ * whole report as ever: a subclass that decodes as the bytes come decodes
+ * there only what it has not seen. A channel read only at the reap (see
+ * psf_fork_process_set_report_bound()) never calls it. */
+typedef void (*PsfForkProcessReportArrived) (PsfForkProcess *self,
+                                             const guint8   *report,
+                                             gsize           len);
+
+/* For the subclass's init: sets the function called as the report arrives
+ * (NULL: none, the default). */
+void psf_fork_process_set_report_arrived (PsfForkProcess              *self,
+                                          PsfForkProcessReportArrived  func);
+
 /* Called from ->report: the report lacks what the routine always sends (a
  * record per path). A child that exited 0 then gives the task the
  * returncode PSF_CHILD_EXIT_REPORT (psf-child-private.h), as does one

@@ -26,7 +26,10 @@
  * pipe. When the child is reaped the pipe is drained until EAGAIN or EOF
  * (a grandchild may still hold the write end: the exit is reported at the
  * child's exit all the same), ->report gets the bytes, and only then is the
- * exit recorded, so ::exited handlers see the complete report. A report
+ * exit recorded, so ::exited handlers see the complete report. While the
+ * child runs, a subclass that asked (psf_fork_process_set_report_arrived())
+ * is given the report so far each time bytes arrive, so it can tell the
+ * host of each record as it comes. A report
  * that always fits the pipe (->prepare set a bound of at most PIPE_BUF) is
  * watched only if the child runs longer than a few ms: the reap reads what
  * FIONREAD says is there.
@@ -77,6 +80,7 @@ typedef struct
   int             report_error;       /* errno of the last read(), or 0 */
   const char     *report_error_call;  /* the call that failed with it */
   gsize           report_bound;       /* the most the routine writes, or 0 */
+  PsfForkProcessReportArrived report_arrived;
   guint           report_incomplete : 1;
   guint           report_watched : 1;
 } PsfForkProcessPrivate;
@@ -247,6 +251,8 @@ psf_fork_process_report_ready_cb (int          fd,
 {
   PsfForkProcess *self = data;
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+  gboolean more;
+  gsize len;
 
   /* A fork's copy: the report is the parent's to read. */
   if (psf_task_is_inherited (PSF_TASK (self)))
@@ -255,7 +261,14 @@ psf_fork_process_report_ready_cb (int          fd,
       return G_SOURCE_REMOVE;
     }
 
-  if (psf_fork_process_read_report (self))
+  len = priv->report_buffer->len;
+  more = psf_fork_process_read_report (self);
+  /* The subclass hears of what came: its handlers may iterate the context
+   * (and see the child reaped there), so nothing of the channel is read
+   * from priv after this. */
+  if (priv->report_arrived != NULL && priv->report_buffer->len > len)
+    priv->report_arrived (self, priv->report_buffer->data, priv->report_buffer->len);
+  if (more)
     return G_SOURCE_CONTINUE;
 
   /* EOF, or an error: the fd stays open until the reap, which reads again
@@ -698,6 +711,15 @@ psf_fork_process_set_report_bound (PsfForkProcess *self,
   PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
 
   priv->report_bound = bytes;
+}
+
+void
+psf_fork_process_set_report_arrived (PsfForkProcess              *self,
+                                     PsfForkProcessReportArrived  func)
+{
+  PsfForkProcessPrivate *priv = psf_fork_process_get_instance_private (self);
+
+  priv->report_arrived = func;
 }
 
 void

@@ -21,10 +21,9 @@ struct _PsfSyncfsProcess
   char          **paths;
   char          **sent;         /* the paths at start(), as given */
   char          **resolved;
-  GPtrArray      *results;
-  guint           n_reported;     /* paths with a record */
-  int             failed_call;    /* the helper's failure record, or 0 */
-  int             failed_errno;
+  GPtrArray      *results;        /* filled as the records arrive */
+  PsfSyncfsDecoder decoder;
+  GQueue          arrived;        /* indices of results due a ::path-done */
   guint           sync_fallback : 1;
 };
 
@@ -36,6 +35,13 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+enum {
+  PATH_DONE,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS)
 
@@ -73,7 +79,10 @@ G_DEFINE_FINAL_TYPE (PsfSyncfsProcess, psf_syncfs_process, PSF_TYPE_FORK_PROCESS
  * [method@Psf.SyncfsProcess.get_results] gives one [class@Psf.SyncfsResult]
  * per input path once the task has exited, and
  * [method@Psf.Task.wait_check_finish] names the path and the errno text of
- * a failure.
+ * a failure. While the child runs, [signal@Psf.SyncfsProcess::path-done]
+ * gives each result as it arrives: the child reports a filesystem as soon
+ * as its syncfs() returns, so a host can show how many of them are done
+ * while a slow one is still being flushed.
  *
  * Distinct filesystems are synced at the same time with the
  * %PSF_START_METHOD_SPAWN and %PSF_START_METHOD_FORKSERVER methods, so a
@@ -127,6 +136,11 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
       self->resolved[i] = g_build_filename (cwd, path, NULL);
     }
 
+  psf_syncfs_decoder_clear (&self->decoder);
+  g_queue_clear (&self->arrived);
+  psf_syncfs_decoder_init (&self->decoder, self->results,
+                           (const char * const *) self->sent, n);
+
   header.magic = PSF_SYNCFS_INPUT_MAGIC;
   header.flags = self->sync_fallback ? PSF_SYNCFS_FLAG_SYNC_FALLBACK : 0;
   header.n_paths = n;
@@ -144,6 +158,51 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   return g_byte_array_free_to_bytes (input);
 }
 
+/* Emits ::path-done for the results that arrived, in the order their
+ * records came. A handler may iterate the context, where the reap may
+ * decode and emit the rest: each result leaves the queue before its
+ * emission, so none is emitted twice or out of order, and all of them
+ * before ::exited. */
+static void
+psf_syncfs_process_emit_arrived (PsfSyncfsProcess *self)
+{
+  if (g_queue_is_empty (&self->arrived))
+    return;
+
+  g_object_ref (self);
+  /* About a running child: after ::started, as everything else. */
+  psf_task_emit_started (PSF_TASK (self));
+  while (!g_queue_is_empty (&self->arrived))
+    {
+      guint index = GPOINTER_TO_UINT (g_queue_pop_head (&self->arrived));
+      g_autoptr(PsfSyncfsResult) result = g_object_ref (g_ptr_array_index (self->results, index));
+
+      g_signal_emit (self, signals[PATH_DONE], 0, result);
+    }
+  g_object_unref (self);
+}
+
+/* Decodes the records not decoded yet, each once, and emits their
+ * ::path-done (queued only when someone listens). */
+static void
+psf_syncfs_process_decode (PsfSyncfsProcess *self,
+                           const guint8     *report,
+                           gsize             len)
+{
+  gboolean listened = g_signal_has_handler_pending (self, signals[PATH_DONE], 0, TRUE);
+
+  psf_syncfs_decoder_feed (&self->decoder, report, len, listened ? &self->arrived : NULL);
+  psf_syncfs_process_emit_arrived (self);
+}
+
+static void
+psf_syncfs_process_report_arrived (PsfForkProcess *process,
+                                   const guint8   *report,
+                                   gsize           len)
+{
+  psf_syncfs_process_decode (PSF_SYNCFS_PROCESS (process), report, len);
+}
+
 static void
 psf_syncfs_process_report (PsfForkProcess *process,
                            GBytes         *report)
@@ -152,17 +211,12 @@ psf_syncfs_process_report (PsfForkProcess *process,
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (report, &len);
   guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
-  guint used;
 
-  used = psf_syncfs_results_decode_full (self->results,
-                                         (const char * const *) self->sent, n,
-                                         data, len,
-                                         &self->failed_call, &self->failed_errno);
-  self->n_reported = used;
-  if (used != n)
+  psf_syncfs_process_decode (self, data, len);
+  if (self->decoder.n_used != n)
     {
       g_debug ("syncfs child reported %u of %u paths (%" G_GSIZE_FORMAT " bytes)",
-               used, n, len);
+               self->decoder.n_used, n, len);
       /* The routine sends a record for every path, whatever happened to
        * it: a path without one is unconfirmed, not synced. */
       psf_fork_process_report_incomplete (process);
@@ -199,11 +253,11 @@ psf_syncfs_process_check (PsfTask  *task,
       int rc = psf_task_get_returncode (task);
       guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
 
-      if (rc > 0 && self->failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
+      if (rc > 0 && self->decoder.failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
                      _("The helper could not map its input: mmap(fd %d): %s"),
-                     PSF_CHILD_INPUT_FD, g_strerror (self->failed_errno));
-      else if (rc == PSF_CHILD_EXIT_REPORT && self->n_reported < n)
+                     PSF_CHILD_INPUT_FD, g_strerror (self->decoder.failed_errno));
+      else if (rc == PSF_CHILD_EXIT_REPORT && self->decoder.n_used < n)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
                      g_dngettext (GETTEXT_PACKAGE,
                                   "The report of the child is incomplete: "
@@ -211,7 +265,7 @@ psf_syncfs_process_check (PsfTask  *task,
                                   "The report of the child is incomplete: "
                                   "%u of %u paths reported",
                                   n),
-                     self->n_reported, n);
+                     self->decoder.n_used, n);
       else
         PSF_TASK_CLASS (psf_syncfs_process_parent_class)->check (task, error);
       return;
@@ -242,6 +296,8 @@ psf_syncfs_process_finalize (GObject *object)
   g_clear_pointer (&self->paths, g_strfreev);
   g_clear_pointer (&self->sent, g_strfreev);
   g_clear_pointer (&self->resolved, g_strfreev);
+  psf_syncfs_decoder_clear (&self->decoder);
+  g_queue_clear (&self->arrived);
   g_clear_pointer (&self->results, g_ptr_array_unref);
 
   G_OBJECT_CLASS (psf_syncfs_process_parent_class)->finalize (object);
@@ -339,12 +395,53 @@ psf_syncfs_process_class_init (PsfSyncfsProcessClass *klass)
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * PsfSyncfsProcess::path-done:
+   * @self: a #PsfSyncfsProcess
+   * @result: what the child did with one of the paths
+   *
+   * Emitted in the task's context as the child's report on one path
+   * arrives, while the child runs: once per path, after
+   * [signal@Psf.Task::started] and before [signal@Psf.Task::exited]. @result
+   * is the object [method@Psf.SyncfsProcess.get_results] gives for that
+   * path once the task has exited.
+   *
+   * The child reports the path a filesystem was opened by
+   * (%PSF_SYNCFS_STATUS_SYNCED or %PSF_SYNCFS_STATUS_FAILED) as soon as
+   * that filesystem's syncfs() returns; a path it could not open
+   * (%PSF_SYNCFS_STATUS_SKIPPED) before any of them, the other paths on a
+   * filesystem (%PSF_SYNCFS_STATUS_DUPLICATE) once every filesystem is
+   * done. So the filesystems done so far are the results seen with
+   * %PSF_SYNCFS_STATUS_SYNCED or %PSF_SYNCFS_STATUS_FAILED: a host shows
+   * "2 of 3 filesystems synced" while the third one is still flushed.
+   * Distinct filesystems are synced at the same time (except with
+   * %PSF_START_METHOD_FORK), so their results come in the order they
+   * finish, not in the order of the paths.
+   *
+   * A path the child never reported (it was killed, or its report was
+   * cut short) gets no emission: its result stays %PSF_SYNCFS_STATUS_SKIPPED
+   * with errno 0 ("not reached").
+   *
+   * Since: 1.0
+   */
+  signals[PATH_DONE] =
+    g_signal_new ("path-done",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0,
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, PSF_TYPE_SYNCFS_RESULT);
 }
 
 static void
 psf_syncfs_process_init (PsfSyncfsProcess *self)
 {
   self->results = g_ptr_array_new_with_free_func (g_object_unref);
+  g_queue_init (&self->arrived);
+  psf_fork_process_set_report_arrived (PSF_FORK_PROCESS (self),
+                                       psf_syncfs_process_report_arrived);
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (self),
                                      psf_fork_process_helper_start_method ());
 }
@@ -510,7 +607,9 @@ psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess *self,
  * @self: a #PsfSyncfsProcess
  *
  * Gets one result per input path, in input order, once the task has
- * exited (from [signal@Psf.Task::exited] on); before that, an empty array.
+ * exited (from [signal@Psf.Task::exited] on); before that, an empty array
+ * ([signal@Psf.SyncfsProcess::path-done] gives each result as it
+ * arrives).
  *
  * The array is the caller's, the result objects belong to @self: take a
  * reference on those you keep after @self is gone.
@@ -525,6 +624,11 @@ psf_syncfs_process_get_results (PsfSyncfsProcess *self)
   GPtrArray *copy;
 
   g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), NULL);
+
+  /* The results of a running task fill in as its records arrive: none is
+   * given before all of them are in. */
+  if (psf_task_get_state (PSF_TASK (self)) != PSF_TASK_STATE_EXITED)
+    return g_ptr_array_new ();
 
   copy = g_ptr_array_sized_new (self->results->len);
   for (guint i = 0; i < self->results->len; i++)

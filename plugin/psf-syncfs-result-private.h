@@ -14,9 +14,38 @@ PsfSyncfsResult *psf_syncfs_result_new (const char      *path,
                                         int              error_number,
                                         guint64          device);
 
-/* Decodes a child's report into one result per path. The report is not
- * trusted: records with a bad index or status, an errno below 0 or above
- * 4095, repeated indices and a trailing partial record are ignored; a path
+/* Decodes a child's report as it arrives, each record once. The report
+ * is not trusted: records with a bad index or status, an errno below 0 or
+ * above 4095 and repeated indices are ignored; a trailing partial record
+ * waits for the rest of its bytes. */
+typedef struct
+{
+  GPtrArray *results;       /* one per path; SKIPPED, errno 0 until its record */
+  gboolean  *seen;
+  guint      n_paths;
+  guint      n_used;        /* paths with a record */
+  gsize      offset;        /* the bytes of the report decoded */
+  int        failed_call;   /* the helper's failure record (PSF_CHILD_FAILED_*), or 0 */
+  int        failed_errno;
+} PsfSyncfsDecoder;
+
+/* Fills @results with one "not reached" result per path of @paths. */
+void  psf_syncfs_decoder_init  (PsfSyncfsDecoder   *decoder,
+                                GPtrArray          *results,
+                                const char * const *paths,
+                                guint               n_paths);
+void  psf_syncfs_decoder_clear (PsfSyncfsDecoder   *decoder);
+/* Decodes the whole records of @report (the report so far: it only grows
+ * from one call to the next) that were not decoded yet; the index of each
+ * path that got its record is pushed to @arrived (nullable). Returns the
+ * number of paths that got theirs. */
+guint psf_syncfs_decoder_feed  (PsfSyncfsDecoder   *decoder,
+                                const guint8       *report,
+                                gsize               report_len,
+                                GQueue             *arrived);
+
+/* Decodes a whole report into one result per path, as
+ * PsfSyncfsDecoder does: a trailing partial record is ignored, a path
  * without a record is SKIPPED with errno 0 ("not reached"). Returns the
  * number of records used. */
 guint psf_syncfs_results_decode      (GPtrArray          *results,

@@ -76,6 +76,93 @@ psf_syncfs_result_new (const char      *path,
   return self;
 }
 
+void
+psf_syncfs_decoder_init (PsfSyncfsDecoder   *decoder,
+                         GPtrArray          *results,
+                         const char * const *paths,
+                         guint               n_paths)
+{
+  memset (decoder, 0, sizeof *decoder);
+  decoder->results = g_ptr_array_ref (results);
+  decoder->seen = g_new0 (gboolean, n_paths);
+  decoder->n_paths = n_paths;
+
+  g_ptr_array_set_size (results, 0);
+  for (guint i = 0; i < n_paths; i++)
+    g_ptr_array_add (results,
+                     psf_syncfs_result_new (paths[i], PSF_SYNCFS_STATUS_SKIPPED, 0, 0));
+}
+
+void
+psf_syncfs_decoder_clear (PsfSyncfsDecoder *decoder)
+{
+  g_clear_pointer (&decoder->results, g_ptr_array_unref);
+  g_clear_pointer (&decoder->seen, g_free);
+}
+
+/* Applies the record at the start of @data (@len bytes from there),
+ * checked by the wire's decoder; returns the index of the path it is
+ * about, or -1 when it is not about a path, not valid, or about a path
+ * that already had its record (the first one counts). */
+static gint64
+psf_syncfs_decoder_apply (PsfSyncfsDecoder *decoder,
+                          const guint8     *data,
+                          gsize             len)
+{
+  PsfSyncfsRecord record;
+  PsfSyncfsResult *result;
+
+  switch (psf_wire_report_decode (data, len, decoder->n_paths, &record))
+    {
+    case PSF_WIRE_REPORT_FAILURE:
+      /* The first one counts. */
+      if (decoder->failed_call == 0)
+        {
+          decoder->failed_call = record.status;
+          decoder->failed_errno = record.error;
+        }
+      return -1;
+
+    case PSF_WIRE_REPORT_PATH:
+      break;
+
+    default:
+      return -1;
+    }
+
+  if (decoder->seen[record.index])
+    return -1;
+  decoder->seen[record.index] = TRUE;
+  result = g_ptr_array_index (decoder->results, record.index);
+  result->status = record.status;
+  result->error_number = record.error;
+  result->device = record.device;
+  decoder->n_used++;
+  return record.index;
+}
+
+guint
+psf_syncfs_decoder_feed (PsfSyncfsDecoder *decoder,
+                         const guint8     *report,
+                         gsize             report_len,
+                         GQueue           *arrived)
+{
+  guint used = decoder->n_used;
+
+  /* Only whole records: a partial one waits for its end. */
+  while (decoder->offset + sizeof (PsfSyncfsRecord) <= report_len)
+    {
+      gint64 index = psf_syncfs_decoder_apply (decoder, report + decoder->offset,
+                                               report_len - decoder->offset);
+
+      decoder->offset += sizeof (PsfSyncfsRecord);
+      if (index >= 0 && arrived != NULL)
+        g_queue_push_tail (arrived, GUINT_TO_POINTER ((guint) index));
+    }
+
+  return decoder->n_used - used;
+}
+
 guint
 psf_syncfs_results_decode_full (GPtrArray          *results,
                                 const char * const *paths,
@@ -85,52 +172,16 @@ psf_syncfs_results_decode_full (GPtrArray          *results,
                                 int                *failed_call,
                                 int                *failed_errno)
 {
-  g_autofree gboolean *seen = g_new0 (gboolean, n_paths);
-  guint used = 0;
+  PsfSyncfsDecoder decoder;
+  guint used;
 
+  psf_syncfs_decoder_init (&decoder, results, paths, n_paths);
+  used = psf_syncfs_decoder_feed (&decoder, report, report_len, NULL);
   if (failed_call != NULL)
-    *failed_call = 0;
+    *failed_call = decoder.failed_call;
   if (failed_errno != NULL)
-    *failed_errno = 0;
-
-  g_ptr_array_set_size (results, 0);
-  for (guint i = 0; i < n_paths; i++)
-    g_ptr_array_add (results,
-                     psf_syncfs_result_new (paths[i], PSF_SYNCFS_STATUS_SKIPPED, 0, 0));
-
-  for (gsize off = 0; off + sizeof (PsfSyncfsRecord) <= report_len; off += sizeof (PsfSyncfsRecord))
-    {
-      PsfSyncfsRecord record;
-      PsfSyncfsResult *result;
-
-      switch (psf_wire_report_decode (report + off, report_len - off, n_paths, &record))
-        {
-        case PSF_WIRE_REPORT_FAILURE:
-          /* The first one counts. */
-          if (failed_call != NULL && *failed_call == 0)
-            {
-              *failed_call = record.status;
-              *failed_errno = record.error;
-            }
-          continue;
-
-        case PSF_WIRE_REPORT_PATH:
-          break;
-
-        default:
-          continue;
-        }
-
-      /* The first record of a path counts. */
-      if (seen[record.index])
-        continue;
-      seen[record.index] = TRUE;
-      result = g_ptr_array_index (results, record.index);
-      result->status = record.status;
-      result->error_number = record.error;
-      result->device = record.device;
-      used++;
-    }
+    *failed_errno = decoder.failed_errno;
+  psf_syncfs_decoder_clear (&decoder);
 
   return used;
 }

@@ -18,6 +18,11 @@ void          psf_task_return       (PsfTask *self,
 /* TRUE when @self was started by another process, of which this one is a
  * fork (psf-fork-guard.c): its child, fds and server are that process's,
  * and nothing here may read, reap, signal or close them. */
+/* Emits ::started now if it is still due (its idle has not run yet): for
+ * a subclass that emits a signal of its own about the running child, which
+ * must come after ::started. */
+void          psf_task_emit_started (PsfTask *self);
+
 gboolean      psf_task_is_inherited (PsfTask *self);
 
 /* The fork generation the task was started in (psf_fork_guard_close_fd()). */

@@ -198,7 +198,7 @@ psf_task_emit_exited (PsfTask *self)
     waiter_complete (self, waiter);
 }
 
-static void
+void
 psf_task_emit_started (PsfTask *self)
 {
   PsfTaskPrivate *priv = psf_task_get_instance_private (self);
