@@ -140,6 +140,8 @@ typedef struct
   gboolean          progress_shown;
   GThread          *count_thread;
   gint              n_filesystems;  /* atomic; -1 until counted */
+  guint             n_synced;       /* filesystems the child has synced so far */
+  guint             n_reached;      /* ... synced or failed so far */
 } Cli;
 
 static Cli cli = { .n_filesystems = -1 };
@@ -985,9 +987,32 @@ read_unwritten_bytes (void)
   return found ? total : -1;
 }
 
-/* While the child runs: how many filesystems it has (once counted), how
- * long it has taken and how much the kernel still has to write; at the
- * end (@results set): how many of them were synced. */
+/* A path's result came while the child runs: the one a filesystem was
+ * synced through (SYNCED or FAILED) means that filesystem is done. */
+static void
+path_done_cb (PsfSyncfsProcess *process,
+              PsfSyncfsResult  *result,
+              gpointer          user_data)
+{
+  switch (psf_syncfs_result_get_status (result))
+    {
+    case PSF_SYNCFS_STATUS_SYNCED:
+      cli.n_synced++;
+      cli.n_reached++;
+      break;
+    case PSF_SYNCFS_STATUS_FAILED:
+      cli.n_reached++;
+      break;
+    case PSF_SYNCFS_STATUS_DUPLICATE:
+    case PSF_SYNCFS_STATUS_SKIPPED:
+    default:
+      break;
+    }
+}
+
+/* While the child runs: how many filesystems it has done of how many
+ * (once counted), how long it has taken and how much the kernel still has
+ * to write; at the end (@results set): how many of them were synced. */
 static void
 draw_progress (GPtrArray *results)
 {
@@ -1018,7 +1043,8 @@ draw_progress (GPtrArray *results)
           }
       count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                             /* Translators: the progress
-                                             * line at the end: %u of %u
+                                             * line, while the child runs
+                                             * and at the end: %u of %u
                                              * filesystems synced. */
                                             "%u of %u filesystem synced",
                                             "%u of %u filesystems synced",
@@ -1026,19 +1052,33 @@ draw_progress (GPtrArray *results)
                                n_synced, n_flushed);
     }
   else if (n >= 0)
+    {
+      /* The count is this command's own look at the paths: the child may
+       * have reached one more meanwhile. */
+      guint total = MAX ((guint) n, cli.n_reached);
+
+      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                            "%u of %u filesystem synced",
+                                            "%u of %u filesystems synced",
+                                            total),
+                               cli.n_synced, total);
+    }
+  else if (cli.n_synced > 0)
     count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                           /* Translators: the progress
-                                           * line while the child runs. */
-                                          "syncing %u filesystem",
-                                          "syncing %u filesystems", (gulong) n),
-                             (guint) n);
+                                           * line while the child runs,
+                                           * before the filesystems are
+                                           * counted. */
+                                          "%u filesystem synced",
+                                          "%u filesystems synced", cli.n_synced),
+                             cli.n_synced);
   else
     /* Translators: the progress line before the filesystems are counted. */
     count = g_strdup (_("syncing"));
 
   fprintf (stderr, "%s%s: ", cli.progress_tty ? "\r\033[K" : "", g_get_prgname ());
-  /* Translators: the progress line; the first %s is “syncing 3
-   * filesystems” or “2 of 3 filesystems synced”, %.1f the seconds so far,
+  /* Translators: the progress line; the first %s is “syncing”,
+   * “1 filesystem synced” or “2 of 3 filesystems synced”, %.1f the seconds so far,
    * the last %s an amount of memory such as “1.2 GB”: the dirty and
    * writeback data of the whole system (/proc/meminfo), not only ours. */
   fprintf (stderr, _("%s, %.1f s, %s dirty or under writeback (whole system)"),
@@ -1310,7 +1350,10 @@ main (int   argc,
 
   cli.progress_tty = isatty (STDERR_FILENO);
   if (cli.progress || (cli.progress_tty && !cli.json && !cli.quiet))
-    cli.progress_id = g_timeout_add (PROGRESS_DELAY_MS, progress_cb, NULL);
+    {
+      cli.progress_id = g_timeout_add (PROGRESS_DELAY_MS, progress_cb, NULL);
+      g_signal_connect (cli.process, "path-done", G_CALLBACK (path_done_cb), NULL);
+    }
 
   cli.begin_us = g_get_monotonic_time ();
   if (psf_task_start (PSF_TASK (cli.process), &cli.error))

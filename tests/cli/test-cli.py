@@ -955,7 +955,7 @@ def stdout_broken_pipe(tmp):
 
 # ------------------------------------------------------ progress
 
-PROGRESS_RE = (r'psf-syncfs: (syncing( [0-9]+ filesystems?)?|[0-9]+ of [0-9]+ filesystems? '
+PROGRESS_RE = (r'psf-syncfs: (syncing|([0-9]+ of )?[0-9]+ filesystems? '
                r'synced), [0-9.]+ s, [0-9.]+[ \xa0]([kMGT]?B|bytes?) dirty or under writeback '
                r'\(whole system\)')
 
@@ -973,13 +973,32 @@ def progress_forced(tmp):
     for line in lines:
         check(re.fullmatch(PROGRESS_RE, line), 'not a progress line: %r' % line)
     check(lines[-1].startswith('psf-syncfs: 2 of 2 filesystems synced, '), lines)
-    check(any(re.match(r'psf-syncfs: syncing 2 filesystems, ', l) for l in lines[:-1]), lines)
+    check(any(l.startswith('psf-syncfs: 0 of 2 filesystems synced, ') for l in lines[:-1]),
+          lines)
     # A fast flush shows none, and none without --progress.
     proc = run(['--progress', tmp])
     check(proc.stderr == b'', text(proc.stderr))
     proc = run([tmp], env=env)
     expect_status(proc, 0)
     check(proc.stderr == b'', text(proc.stderr))
+
+
+@test
+def progress_counts_done(tmp):
+    """--progress counts each filesystem as its flush ends, while a slow one runs"""
+    paths = distinct_filesystems(tmp, 2)
+    # Only the first filesystem is slow (its syncfs() sleeps 2.6 s); the
+    # helper syncs both at once, so the second one is done long before.
+    env = shim_env(PSF_FAULT='syncfs,action=delay,ms=2600,path=%s' % os.path.realpath(tmp))
+    proc = run(['--progress', '--json'] + paths, env=env)
+    expect_status(proc, 0)
+    parse_json(proc)
+    lines = text(proc.stderr).splitlines()
+    for line in lines:
+        check(re.fullmatch(PROGRESS_RE, line), 'not a progress line: %r' % line)
+    check(any(l.startswith('psf-syncfs: 1 of 2 filesystems synced, ') for l in lines[:-1]),
+          lines)
+    check(lines[-1].startswith('psf-syncfs: 2 of 2 filesystems synced, '), lines)
 
 
 def run_on_pty(args, env):
