@@ -5,7 +5,8 @@
  * ASYNC-SIGNAL-SAFE ONLY (see psf-child-routines.c). Writes "key=value"
  * lines on the report channel: uid, gid, groups, umask, the namespace
  * links of ipc, mnt, pid and net, argv[0], the working directory, the
- * value of PSF_DESCRIBE in its environment, and the cgroup line. It lets tests (and
+ * value of PSF_DESCRIBE in its environment, its open fds below 64 (fd.N=
+ * what /proc/self/fd/N links to), and the cgroup line. It lets tests (and
  * people debugging spawn options) see what the set-up did, in every start
  * method. It is built into the tests' helper psf-child-test, not into the
  * installed psf-child.
@@ -147,6 +148,26 @@ psf_child_describe_run (const void *input,
         text_add (&t, "\n");
       }
   }
+
+  /* The open fds below 64, as "fd.N=" and what /proc says they are:
+   * what the fd layout of the start method gave the child. */
+  for (int n = 0; n < 64; n++)
+    {
+      char path[] = "/proc/self/fd/NN";
+      char key[] = "fd.NN=";
+      size_t at = 0;
+
+      if (fcntl (n, F_GETFD) < 0)
+        continue;
+      if (n >= 10)
+        path[14 + at++] = (char) ('0' + n / 10);
+      path[14 + at++] = (char) ('0' + n % 10);
+      path[14 + at] = '\0';
+      memcpy (key + 3, path + 14, at);
+      key[3 + at] = '=';
+      key[4 + at] = '\0';
+      text_add_link (&t, key, path);
+    }
 
   text_add (&t, "getpid=");
   text_add_number (&t, (unsigned long) getpid (), 10);

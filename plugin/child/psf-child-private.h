@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "psf-child-fds-private.h"
 #include "psf-child-setup-private.h"
 #include "psf-wire-child.h"
 #include "psf-wire-report.h"
@@ -111,7 +112,10 @@ void psf_child_close_range      (unsigned   first,
                                  unsigned   last);
 
 /* What a forked child does, prepared entirely by the parent so that the
- * child only reads it. */
+ * child only reads it. Its fds are laid out by the one plan of
+ * psf-child-fds-private.h: the set-up channel (where a failure is said)
+ * and the report channel wherever they land, the output on stdout and
+ * stderr, then the fd map. */
 typedef struct
 {
   int              report_fd;       /* write end, kept in the child */
@@ -119,7 +123,8 @@ typedef struct
   const int       *source_fds;
   const int       *target_fds;
   size_t           n_fds;
-  int             *scratch;         /* 2 * n_fds + 1 ints the child may use */
+  int             *room;            /* PSF_FORK_CHILD_ROOM (n_fds) ints
+                                     * the child may use */
   int              close_fds;
   const char      *cwd;
   int              output_fd;       /* becomes stdout and stderr, or -1 */
@@ -141,6 +146,12 @@ typedef struct
                                      * of a forked child sees it held */
 } PsfForkChildSpec;
 
+/* The room a FORK child needs for an fd map of @n_fds: the fd of each
+ * slot of its plan (two channels, the output, the sources), then the fds
+ * it keeps (the targets, the report channel, the set-up channel). */
+#define PSF_FORK_CHILD_ROOM(n_fds) (2 * (size_t) (n_fds) + 5)
+
 /* fork()s; the child runs @spec and _exit()s with its status. Returns the
- * pid, or -1 with errno set in the parent. */
+ * pid, or -1 with errno set in the parent (EBADF: an fd map with a
+ * negative fd). */
 pid_t psf_fork_child_start (const PsfForkChildSpec *spec);

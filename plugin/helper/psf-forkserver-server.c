@@ -197,23 +197,6 @@ typedef struct
 
 /* --- the child ------------------------------------------------------------ */
 
-/* Gives @fd a number at or above @floor, moving it if it is below. */
-static int
-keep_above (int fd,
-            int floor)
-{
-  int moved;
-  int saved;
-
-  if (fd < 0 || fd >= floor)
-    return fd;
-  moved = fcntl (fd, F_DUPFD, floor);
-  saved = errno;
-  close (fd);
-  errno = saved;
-  return moved;
-}
-
 /* A set-up step of the child failed: says which on @error_fd (the
  * status pipe of a child with set-up options, whose host waits for
  * SETUP_DONE or such a record; -1 otherwise: the host pre-checks what it
@@ -221,35 +204,50 @@ keep_above (int fd,
 static void __attribute__((noreturn))
 child_setup_failed (int         error_fd,
                     const char *call,
-                    const char *detail,
-                    int         from,
-                    int         to)
+                    const char *detail)
 {
-  int saved = errno;
-
-  if (detail != NULL)
-    psf_child_setup_fail (error_fd, saved, call, detail);
-  else
-    psf_child_setup_fail_fds (error_fd, saved, call, from, to);
+  psf_child_setup_fail (error_fd, errno, call, detail);
   _exit (CHILD_SETUP_FAILED);
 }
 
 /* In the child, CLONE_VM or forked: see the top of the file for what it may
  * do. Everything it reads was prepared by its worker, which leaves it
  * alone until the child has exited. */
+/* The channels of a child's fd plan. */
+enum
+{
+  STATUS_CHANNEL,  /* a forked child's status pipe: where a set-up failure is said */
+  REPORT_CHANNEL,
+  CWD_CHANNEL,     /* the host's cwd (O_PATH), until the child is there */
+  N_CHANNELS
+};
+
 static void __attribute__((noreturn))
 run_child (Job *job,
            int  forked)
 {
-  int keep[PSF_FORKSERVER_MAX_FDS + 2];
-  int sources[PSF_FORKSERVER_MAX_FDS];
-  size_t n_keep = 0;
-  size_t n_maps = job->request->n_maps;
-  int floor = 3;
+  int keep[PSF_FORKSERVER_MAX_FDS + N_CHANNELS];
+  int fds[PSF_CHILD_FDS_N_SLOTS (N_CHANNELS, PSF_FORKSERVER_MAX_FDS)];
+  PsfChildFdChannel channels[N_CHANNELS] = {
+    /* A CLONE_VM child's status pipe goes with the server's other fds. */
+    [STATUS_CHANNEL] = { forked ? job->status_fd : -1, PSF_CHILD_FD_ANYWHERE },
+    [REPORT_CHANNEL] = { job->report_fd, PSF_CHILD_FD_ANYWHERE },
+    [CWD_CHANNEL] = { job->cwd_fd, PSF_CHILD_FD_ANYWHERE },
+  };
+  PsfChildFds layout = {
+    .channels = channels,
+    .n_channels = N_CHANNELS,
+    /* Said only where the host waits for it: SETUP_DONE or an error. */
+    .error_channel = job->has_setup ? STATUS_CHANNEL : -1,
+    .output_fd = job->output_fd,
+    .source_fds = job->sources,
+    .target_fds = job->targets,
+    .n_maps = job->request->n_maps,
+    .min_floor = 3,
+  };
+  PsfChildFdPlan plan;
   int status_fd;
   int report_fd;
-  int cwd_fd = -1;
-  int output_fd = -1;
   int error_fd;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
   sigset_t none;
@@ -277,49 +275,28 @@ run_child (Job *job,
   sigemptyset (&none);
   sigprocmask (SIG_SETMASK, &none, NULL);
 
-  for (size_t i = 0; i < n_maps; i++)
-    if (job->targets[i] + 1 > floor)
-      floor = job->targets[i] + 1;
-
-  /* Whatever lies where a target goes moves up first, so that no dup2()
-   * meets a source; the rest stays where the server received it. */
-  status_fd = forked ? keep_above (job->status_fd, floor) : -1;
-  if (forked && status_fd < 0)
-    _exit (CHILD_SETUP_FAILED);  /* nowhere to say it */
+  /* The fds, by the one plan of psf-child-fds.c (job_decode() checked the
+   * targets); the rest stays where the server received it. */
+  if (psf_child_fds_plan (&layout, &plan) < 0 || psf_child_fds_apply (&plan, fds) < 0)
+    _exit (CHILD_SETUP_FAILED);
+  status_fd = fds[STATUS_CHANNEL];
+  report_fd = fds[REPORT_CHANNEL];
   error_fd = job->has_setup ? status_fd : -1;
 
-  if ((report_fd = keep_above (job->report_fd, floor)) < 0)
-    child_setup_failed (error_fd, "fcntl", NULL, job->report_fd, floor);
-  if (job->cwd_fd >= 0 && (cwd_fd = keep_above (job->cwd_fd, floor)) < 0)
-    child_setup_failed (error_fd, "fcntl", NULL, job->cwd_fd, floor);
-  if (job->output_fd >= 0 && (output_fd = keep_above (job->output_fd, floor)) < 0)
-    child_setup_failed (error_fd, "fcntl", NULL, job->output_fd, floor);
-  for (size_t i = 0; i < n_maps; i++)
-    if ((sources[i] = keep_above (job->sources[i], floor)) < 0)
-      child_setup_failed (error_fd, "fcntl", NULL, job->sources[i], floor);
-
-  if (output_fd >= 0 && dup2 (output_fd, STDOUT_FILENO) < 0)
-    child_setup_failed (error_fd, "dup2", NULL, output_fd, STDOUT_FILENO);
-  if (output_fd >= 0 && dup2 (output_fd, STDERR_FILENO) < 0)
-    child_setup_failed (error_fd, "dup2", NULL, output_fd, STDERR_FILENO);
-  for (size_t i = 0; i < n_maps; i++)
-    if (dup2 (sources[i], job->targets[i]) < 0)
-      child_setup_failed (error_fd, "dup2", NULL, sources[i], job->targets[i]);
-
-  if (cwd_fd >= 0 && fchdir (cwd_fd) < 0)
-    child_setup_failed (error_fd, "fchdir", "the host's working directory", 0, 0);
+  if (fds[CWD_CHANNEL] >= 0)
+    {
+      if (fchdir (fds[CWD_CHANNEL]) < 0)
+        child_setup_failed (error_fd, "fchdir", "the host's working directory");
+      close (fds[CWD_CHANNEL]);
+      fds[CWD_CHANNEL] = -1;
+    }
   if (job->cwd != NULL && chdir (job->cwd) < 0)
-    child_setup_failed (error_fd, "chdir", job->cwd, 0, 0);
+    child_setup_failed (error_fd, "chdir", job->cwd);
 
   /* Everything else of the server goes: the control socket, the epoll
-   * sets, other requests' fds, the sources once copied. Kept: stdio, the
+   * sets, other requests' fds, the sources as received. Kept: stdio, the
    * targets and the two channels. */
-  if (status_fd >= 0)
-    keep[n_keep++] = status_fd;
-  keep[n_keep++] = report_fd;
-  for (size_t i = 0; i < n_maps; i++)
-    keep[n_keep++] = job->targets[i];
-  psf_child_close_fds_except (keep, n_keep);
+  psf_child_close_fds_except (keep, psf_child_fds_kept (&plan, fds, keep));
 
   /* Born on its worker's CPU, the host's (see follow_host()); free to go
    * anywhere before it does its work, and its sub-children too. */

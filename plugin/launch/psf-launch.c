@@ -8,15 +8,17 @@
  * here knows the process types: what the child gets is all in the launch.
  *
  *  - FORK: psf_fork_child_start() (plugin/child/psf-fork-child.c) forks
- *    the host; the copy lays out its fds, applies the set-up, runs the C
+ *    the host; the copy lays out its fds by the one plan of
+ *    plugin/child/psf-child-fds.c, applies the set-up, runs the C
  *    function, the built-in routine or the class's run() with only
  *    async-signal-safe calls, and _exit()s with its result.
  *  - SPAWN: posix_spawn() of the helper psf-child with the routine's name;
  *    the report pipe becomes its fd 3 and the routine's input (a memfd)
  *    its fd 4 (plugin/wire/psf-wire-child.h), followed there by the
- *    set-up record when there are set-up options (--setup=OFFSET). glibc's posix_spawn() uses
- *    CLONE_VFORK and reports a failed exec as an error, so a missing
- *    helper fails start() itself.
+ *    set-up record when there are set-up options (--setup=OFFSET). The
+ *    same plan lays out its fds, as file actions (add_helper_fds()).
+ *    glibc's posix_spawn() uses CLONE_VFORK and reports a failed exec as
+ *    an error, so a missing helper fails start() itself.
  */
 
 #include "config.h"
@@ -129,34 +131,39 @@ psf_launch_check_cwd (const char  *cwd,
   return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "chdir", cwd);
 }
 
-/* What psf_launch_spawn() gives the helper: fds that no
- * dup2() of its file actions can replace before they are read. */
+/* SPAWN's side of the one fd plan (psf-child-fds-private.h): the
+ * helper's channels at their fixed places, 3 to 5, and the file actions
+ * the plan becomes. File actions cannot move an fd: the plan's moves are
+ * made here, as close-on-exec copies of the host's fds, which the child's
+ * dup2() actions read and which go after posix_spawn(). The originals
+ * stay (a source given with take_fd() is the task's until the child has
+ * it: a failed start() must leave it). */
 typedef struct
 {
-  int     floor;   /* above the helper's fds and every target */
-  GArray *copies;  /* made here, closed after posix_spawn() */
+  PsfChildFdChannel channels[3];
+  PsfChildFds       layout;
+  int               floor;   /* above the helper's fds and every target */
+  GArray           *copies;  /* made here, closed after posix_spawn() */
 } HelperFds;
 
-/* @fd, or a close-on-exec copy of it at or above @fds->floor when it is
- * below. The original stays (a source given with take_fd() is the task's
- * until the child has it: a failed start() must leave it). */
-static int
-helper_fd (HelperFds *fds,
-           int        fd,
-           GError   **error)
+static void
+helper_fds_init (HelperFds       *fds,
+                 const PsfLaunch *launch)
 {
-  int copy;
-
-  if (fd < 0 || fd >= fds->floor)
-    return fd;
-  copy = fcntl (fd, F_DUPFD_CLOEXEC, fds->floor);
-  if (copy < 0)
-    {
-      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
-      return -1;
-    }
-  g_array_append_val (fds->copies, copy);
-  return copy;
+  fds->channels[0] = (PsfChildFdChannel) { launch->report_fd, PSF_CHILD_REPORT_FD };
+  /* Reserved even without an input. */
+  fds->channels[1] = (PsfChildFdChannel) { -1, PSF_CHILD_INPUT_FD };
+  fds->channels[2] = (PsfChildFdChannel) { launch->setup_fd, PSF_CHILD_SETUP_FD };
+  fds->layout.channels = fds->channels;
+  fds->layout.n_channels = launch->setup_fd >= 0 ? 3 : 2;
+  fds->layout.error_channel = -1;
+  fds->layout.output_fd = launch->output_fd;
+  fds->layout.source_fds = launch->source_fds;
+  fds->layout.target_fds = launch->target_fds;
+  fds->layout.n_maps = launch->n_fds;
+  fds->layout.min_floor = PSF_CHILD_SETUP_FD + 1;
+  fds->floor = fds->layout.min_floor;
+  fds->copies = g_array_new (FALSE, FALSE, sizeof (int));
 }
 
 static void
@@ -167,54 +174,52 @@ helper_fds_clear (HelperFds *fds)
   g_array_unref (fds->copies);
 }
 
-/* Lays out the helper's fds with posix_spawn()'s file actions, which run
- * in order: first the report channel (3), the input (4) and the setup
- * channel (5), then stdout/stderr, then the fd map. Whatever they read
- * from is first given a number above every fd they write to (as GLib's
- * g_spawn does in its child), so a take_fd() source numbered 3 to 5, or
- * one that is another mapping's target, arrives intact. */
+/* Turns the plan of @fds, with @input_fd as the helper's fd 4, into
+ * @actions. */
 static gboolean
-add_helper_fds (const PsfLaunch             *launch,
-                posix_spawn_file_actions_t  *actions,
-                HelperFds                   *fds,
+add_helper_fds (HelperFds                   *fds,
                 int                          input_fd,
+                posix_spawn_file_actions_t  *actions,
                 GError                     **error)
 {
-  const int *source_fds = launch->source_fds;
-  const int *target_fds = launch->target_fds;
-  guint n_fds = launch->n_fds;
-  int report;
-  int input = -1;
-  int setup = -1;
-  int output = -1;
+  PsfChildFdCursor cursor = PSF_CHILD_FD_CURSOR_INIT;
+  g_autofree int *slot_fds = NULL;
+  PsfChildFdPlan plan;
+  PsfChildFdStep step;
 
-  fds->floor = PSF_CHILD_SETUP_FD + 1;
-  for (guint i = 0; i < n_fds; i++)
-    fds->floor = MAX (fds->floor, target_fds[i] + 1);
+  fds->channels[1].fd = input_fd;
+  if (psf_child_fds_plan (&fds->layout, &plan) < 0)
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, EBADF, "dup2", NULL);
+  fds->floor = plan.floor;
 
-  if ((report = helper_fd (fds, launch->report_fd, error)) < 0 ||
-      (input_fd >= 0 && (input = helper_fd (fds, input_fd, error)) < 0) ||
-      (launch->setup_fd >= 0 && (setup = helper_fd (fds, launch->setup_fd, error)) < 0) ||
-      (launch->output_fd >= 0 && (output = helper_fd (fds, launch->output_fd, error)) < 0))
-    return FALSE;
+  slot_fds = g_new (int, plan.n_slots);
+  for (gsize slot = 0; slot < plan.n_slots; slot++)
+    slot_fds[slot] = psf_child_fds_slot_fd (&fds->layout, slot);
 
-  posix_spawn_file_actions_adddup2 (actions, report, PSF_CHILD_REPORT_FD);
-  if (input_fd >= 0)
-    posix_spawn_file_actions_adddup2 (actions, input, PSF_CHILD_INPUT_FD);
-  if (launch->setup_fd >= 0)
-    posix_spawn_file_actions_adddup2 (actions, setup, PSF_CHILD_SETUP_FD);
-  if (launch->output_fd >= 0)
+  while (psf_child_fds_next (&plan, &cursor, &step))
     {
-      posix_spawn_file_actions_adddup2 (actions, output, STDOUT_FILENO);
-      posix_spawn_file_actions_adddup2 (actions, output, STDERR_FILENO);
-    }
-  for (guint i = 0; i < n_fds; i++)
-    {
-      int source = helper_fd (fds, source_fds[i], error);
+      int copy;
 
-      if (source < 0)
-        return FALSE;
-      posix_spawn_file_actions_adddup2 (actions, source, target_fds[i]);
+      switch (step.op)
+        {
+        case PSF_CHILD_FD_MOVE:
+          copy = fcntl (slot_fds[step.slot], F_DUPFD_CLOEXEC, step.target);
+          if (copy < 0)
+            return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
+          g_array_append_val (fds->copies, copy);
+          slot_fds[step.slot] = copy;
+          break;
+
+        case PSF_CHILD_FD_DUP2:
+          posix_spawn_file_actions_adddup2 (actions, slot_fds[step.slot], step.target);
+          break;
+
+        case PSF_CHILD_FD_CLOSE:
+        default:
+          /* The copies are close-on-exec; the host's own fds stay its
+           * own. */
+          break;
+        }
     }
   return TRUE;
 }
@@ -230,7 +235,8 @@ psf_launch_spawn (const PsfLaunch  *launch,
   g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
-  HelperFds fds = { 0 };
+  HelperFds fds;
+  int reserved;
   sigset_t mask;
   int input_fd = -1;
   gsize setup_offset = 0;
@@ -259,28 +265,27 @@ psf_launch_spawn (const PsfLaunch  *launch,
 
   g_return_val_if_fail (launch->routine != NULL, FALSE);
 
-  for (guint i = 0; i < launch->n_fds; i++)
+  helper_fds_init (&fds, launch);
+  reserved = psf_child_fds_reserved_target (&fds.layout);
+  if (reserved >= 0)
     {
-      int target = launch->target_fds[i];
-
-      if (target == PSF_CHILD_REPORT_FD || target == PSF_CHILD_INPUT_FD ||
-          (launch->setup_fd >= 0 && target == PSF_CHILD_SETUP_FD))
-        {
-          g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
-                       _("fd %d is used by the helper of the SPAWN start method"),
-                       target);
-          return FALSE;
-        }
+      helper_fds_clear (&fds);
+      g_set_error (error, PSF_ERROR, PSF_ERROR_INVALID_ARGUMENT,
+                   _("fd %d is used by the helper of the SPAWN start method"),
+                   reserved);
+      return FALSE;
     }
 
   if (!make_input_fd (launch, with_setup, &input_fd, &setup_offset, error))
-    return FALSE;
+    {
+      helper_fds_clear (&fds);
+      return FALSE;
+    }
 
   posix_spawn_file_actions_init (&actions);
   posix_spawnattr_init (&attr);
-  fds.copies = g_array_new (FALSE, FALSE, sizeof (int));
 
-  if (!add_helper_fds (launch, &actions, &fds, input_fd, error))
+  if (!add_helper_fds (&fds, input_fd, &actions, error))
     {
       posix_spawn_file_actions_destroy (&actions);
       posix_spawnattr_destroy (&attr);
@@ -341,7 +346,7 @@ psf_launch_fork (const PsfLaunch  *launch,
                  GError          **error)
 {
   PsfForkChildSpec spec = { 0 };
-  g_autofree int *scratch = NULL;
+  g_autofree int *room = NULL;
   pid_t pid;
 
   spec.report_fd = launch->report_fd;
@@ -351,8 +356,8 @@ psf_launch_fork (const PsfLaunch  *launch,
   spec.target_fds = launch->target_fds;
   spec.n_fds = launch->n_fds;
   /* The child cannot allocate: its working room is made here. */
-  scratch = g_new (int, 2 * (gsize) launch->n_fds + 1);
-  spec.scratch = scratch;
+  room = g_new (int, PSF_FORK_CHILD_ROOM (launch->n_fds));
+  spec.room = room;
   spec.close_fds = launch->close_fds;
   spec.cwd = launch->cwd;
   spec.output_fd = launch->output_fd;
