@@ -57,6 +57,9 @@
 
 #include <psf.h>
 
+#include "psf-syncfs-cli.h"
+#include "psf-syncfs-common.h"
+
 #define EXIT_USAGE 2
 #define JSON_SCHEMA_VERSION 1
 
@@ -146,27 +149,11 @@ typedef struct
 
 static Cli cli = { .n_filesystems = -1 };
 
-/* One line on stderr. A message may hold the bytes of a path: control
- * characters (C0, DEL, and C1 as UTF-8) are written as \xHH, as in the
- * table, so that a name cannot split the line or drive the terminal. */
+/* One line on stderr, control characters escaped (as in the table). */
 static void
 print_error (const char *message)
 {
-  g_autoptr(GString) line = g_string_new (NULL);
-
-  for (const guchar *p = (const guchar *) message; *p != '\0'; p++)
-    {
-      if (*p < 0x20 || *p == 0x7f)
-        g_string_append_printf (line, "\\x%02x", *p);
-      else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-        {
-          g_string_append_printf (line, "\\x%02x\\x%02x", p[0], p[1]);
-          p++;
-        }
-      else
-        g_string_append_c (line, (char) *p);
-    }
-  fprintf (stderr, "%s: %s\n", g_get_prgname (), line->str);
+  psf_syncfs_print_error (message);
 }
 
 static void
@@ -385,29 +372,6 @@ out_write_cb (void       *cookie,
       done += (size_t) n;
     }
   return (ssize_t) done;
-}
-
-/* Descriptors 0-2 that are closed are reserved with /dev/null opened the
- * other way round, so that no descriptor the library opens takes their
- * number (the table would end up in a pipe of the child) and using them
- * still fails with EBADF, as it would have: a closed stdout is a write
- * error, a closed stdin cannot be read by --files-from=-. */
-static void
-reserve_standard_fds (void)
-{
-  for (int fd = 0; fd <= 2; fd++)
-    {
-      int null_fd;
-
-      if (fcntl (fd, F_GETFD) >= 0 || errno != EBADF)
-        continue;
-      null_fd = open ("/dev/null", (fd == STDIN_FILENO ? O_WRONLY : O_RDONLY) | O_NOCTTY);
-      if (null_fd >= 0 && null_fd != fd)
-        {
-          dup2 (null_fd, fd);
-          close (null_fd);
-        }
-    }
 }
 
 static void
@@ -1190,18 +1154,6 @@ unwatch_signals (guint id)
   close (signal_pipe[1]);
 }
 
-static void
-init_i18n (void)
-{
-  /* PSF_LOCALEDIR lets the build tree (meson devenv, the tests) find its
-   * compiled catalogs, as the library does. */
-  const char *dir = g_getenv ("PSF_LOCALEDIR");
-
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, dir != NULL && *dir != '\0' ? dir : LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-}
-
 static char *
 help_description (void)
 {
@@ -1253,8 +1205,8 @@ finish_output (int exit_status)
 }
 
 int
-main (int   argc,
-      char *argv[])
+psf_syncfs_cli_main (int   argc,
+                     char *argv[])
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
@@ -1265,8 +1217,8 @@ main (int   argc,
   guint signals_id;
   int exit_status;
 
-  reserve_standard_fds ();
-  init_i18n ();
+  psf_syncfs_reserve_standard_fds ();
+  psf_syncfs_init_i18n ();
   g_set_prgname ("psf-syncfs");
 
   /* Translators: the parameter part of the usage line in --help. */

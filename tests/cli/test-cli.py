@@ -1051,6 +1051,244 @@ def progress_on_terminal(tmp):
         check(status == 0 and seen == '', (args, status, seen))
 
 
+# ------------------------------------------------------ the front
+
+# The program psf-syncfs serves --version and -q PATH… itself, linked with
+# libc only; every other run goes to the full command, the module it opens
+# (psf-syncfs-cli.so). PSF_SYNCFS_FULL=1 sends every run to the module.
+
+GLIB_LIBRARIES = ('libglib-2.0', 'libgobject-2.0', 'libgio-2.0', 'libpsf-1')
+
+
+def full_env(env):
+    return dict(env, PSF_SYNCFS_FULL='1')
+
+
+def loaded_libraries(args, env, cwd, tmp):
+    """Runs the command with LD_DEBUG=libs; returns (the process, the
+    libraries the dynamic linker loaded, by file name)."""
+    log = os.path.join(tmp, 'ld-debug-%d' % len(os.listdir(tmp)))
+    proc = run(args, env=dict(env, LD_DEBUG='libs', LD_DEBUG_OUTPUT=log), cwd=cwd)
+    names = set()
+    for name in os.listdir(tmp):
+        if name.startswith(os.path.basename(log) + '.'):
+            with open(os.path.join(tmp, name), encoding='utf-8', errors='replace') as f:
+                names |= set(re.findall(r'calling init: (\S+)', f.read()))
+            os.unlink(os.path.join(tmp, name))
+    return proc, {os.path.basename(n) for n in names}
+
+
+def front_cases(tmp):
+    """(arguments, env, cwd, served by the front) for the runs the front
+    serves, and a few it hands on."""
+    os.mkdir(os.path.join(tmp, '-x'))
+    os.mkdir(os.path.join(tmp, 'sub'))
+    fifo = os.path.join(tmp, 'fifo')
+    os.mkfifo(fifo)
+    odd = os.path.join(tmp, 'new\nline\x1b[31m')
+    os.mkdir(odd)
+    missing = os.path.join(tmp, 'missing')
+    cases = [(['-q', tmp], base_env(), None, True),
+             (['--quiet', tmp, tmp, missing], base_env(), None, True),
+             (['-q', fifo], base_env(), None, True),
+             (['-q', 'sub', 'sub/', '', '.'], base_env(), tmp, True),
+             (['-q'], base_env(), tmp, True),
+             (['-q', '--', '-x'], base_env(), tmp, True),
+             (['--version'], base_env(), None, True),
+             (['-V', '-q', missing], base_env(), None, True),
+             (['-q', '--bogus', tmp], base_env(), None, False),
+             (['-qV'], base_env(), None, False),
+             (['--json', '-q', tmp], base_env(), None, False),
+             (['-q', '-m', 'fork', tmp], base_env(), None, False)]
+    if SHIM:
+        eio = shim_env(PSF_SHIM_SYNCFS_ERRNO='EIO')
+        cases += [(['-q', tmp], eio, None, True),
+                  (['-q', odd], eio, None, True),
+                  (['-q', missing] + distinct_filesystems(tmp, 2), eio, None, True),
+                  (['-q', tmp, os.path.join(tmp, 'sub')],
+                   dict(eio, LANGUAGE='de'), None, True),
+                  (['-q', tmp], shim_env(PSF_SHIM_SYNCFS_ERRNO='ENOSYS'), None, True)]
+    return cases
+
+
+@test
+def front_same_as_full(tmp):
+    """the front and the full command give the same output and status, the front without GLib"""
+    for args, env, cwd, served in front_cases(tmp):
+        proc, libs = loaded_libraries(args, env, cwd, tmp)
+        full, full_libs = loaded_libraries(args, full_env(env), cwd, tmp)
+        what = '%r (cwd %s)' % (args, cwd)
+        check((proc.returncode, proc.stdout, proc.stderr)
+              == (full.returncode, full.stdout, full.stderr),
+              '%s: front %d %r %r, full command %d %r %r'
+              % (what, proc.returncode, proc.stdout, proc.stderr,
+                 full.returncode, full.stdout, full.stderr))
+        check('libglib-2.0.so.0' in full_libs, '%s: the full command ran without GLib: %s'
+              % (what, sorted(full_libs)))
+        glib = sorted(n for n in libs if n.startswith(GLIB_LIBRARIES))
+        check(glib == [] if served else glib != [],
+              '%s: %s, loaded %s' % (what, 'served by the front' if served else 'handed on',
+                                     glib))
+    # What the statuses and messages are, so that both cannot be wrong alike.
+    check(run(['-q', tmp]).returncode == 0, 'success')
+    proc = run(['--version'])
+    check(proc.stdout == ('psf-syncfs (psf) %s\n' % VERSION).encode(), proc.stdout)
+    if SHIM:
+        odd = os.path.join(tmp, 'new\nline\x1b[31m')
+        proc = run(['-q', odd], env=shim_env(PSF_SHIM_SYNCFS_ERRNO='EIO'))
+        expect_status(proc, 1)
+        check(text(proc.stderr) == 'psf-syncfs: syncfs(%s): %s\n'
+              % (odd.replace('\n', '\\x0a').replace('\x1b', '\\x1b'), os.strerror(errno.EIO)),
+              text(proc.stderr))
+
+
+@test
+def front_same_as_full_when_stdout_fails(tmp):
+    """--version on a full or closed stdout: the same error from both"""
+    if not os.path.exists('/dev/full'):
+        raise Skip('no /dev/full')
+    for env in (base_env(), full_env(base_env())):
+        with open('/dev/full', 'wb') as full:
+            proc = run(['--version'], env=env, stdout=full)
+        expect_status(proc, 1)
+        check(text(proc.stderr) == WRITE_ERROR % os.strerror(errno.ENOSPC), text(proc.stderr))
+        proc = run(['-V'], env=env, stdout=None, preexec_fn=lambda: os.close(1))
+        expect_status(proc, 1)
+        check(text(proc.stderr) == WRITE_ERROR % os.strerror(errno.EBADF), text(proc.stderr))
+
+
+def processes_with_arg(arg):
+    """The pids whose argv holds @arg (the front's child has the front's)."""
+    found = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if arg.encode() in f.read().split(b'\0'):
+                    found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def children_of(pid):
+    try:
+        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def fds_of(pid):
+    return sorted(int(fd) for fd in os.listdir('/proc/%d/fd' % pid))
+
+
+def maps_of(pid):
+    with open('/proc/%d/maps' % pid) as f:
+        return f.read()
+
+
+@test
+def front_interrupted(tmp):
+    """SIGINT or SIGTERM during a slow sync: the child is cancelled and reaped, exit 1, as the full command"""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        outcomes = []
+        for env in (shim_env(PSF_SHIM_SYNCFS_DELAY_MS='10000'),
+                    full_env(shim_env(PSF_SHIM_SYNCFS_DELAY_MS='10000'))):
+            marker = os.path.join(tmp, 'interrupted-%d-%d' % (sig, len(outcomes)))
+            os.mkdir(marker)
+            proc = subprocess.Popen([CLI, '-q', marker], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 10
+            while not children_of(proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            check(children_of(proc.pid) != [], 'no child was started')
+            time.sleep(0.2)
+            begin = time.monotonic()
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=30)
+            check(time.monotonic() - begin < 5, 'slow to stop')
+            outcomes.append((proc.returncode, out, err))
+            deadline = time.monotonic() + 5
+            while processes_with_arg(marker) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            check(processes_with_arg(marker) == [], 'a child of %r is left' % marker)
+        check(outcomes[0] == outcomes[1], 'front %r, full command %r' % tuple(outcomes))
+        check(outcomes[0] == (1, b'', b'psf-syncfs: The task was cancelled\n'), outcomes[0])
+
+
+@test
+def front_maps_no_glib(tmp):
+    """a running -q PATH maps no GLib, holds only its report channel, its child none of ours"""
+    env = shim_env(PSF_SHIM_SYNCFS_DELAY_MS='1500')
+    extra_read, extra_write = os.pipe()  # inherited: the child must not keep it
+    try:
+        proc = subprocess.Popen([CLI, '-q', tmp, '/dev/shm'], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                pass_fds=(extra_write,))
+    finally:
+        os.close(extra_write)
+    try:
+        deadline = time.monotonic() + 10
+        while not children_of(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = children_of(proc.pid)
+        check(len(children) == 1, 'children %r' % children)
+        maps = maps_of(proc.pid)
+        check(not any(lib in maps for lib in GLIB_LIBRARIES), maps)
+        check(fds_of(proc.pid) == [0, 1, 2, 3, extra_write], fds_of(proc.pid))
+        # The child: stdio, the write end of the report channel (the pipe
+        # of the front's fd 3) and what the routine has open: no pipe of
+        # the front's caller.
+        report = os.readlink('/proc/%d/fd/3' % proc.pid)
+        pipes = [os.readlink('/proc/%d/fd/%d' % (children[0], fd))
+                 for fd in fds_of(children[0]) if fd > 2]
+        pipes = [link for link in pipes if link.startswith('pipe:')]
+        check(pipes == [report], 'the child holds %r, the report channel is %s'
+              % (pipes, report))
+        out, err = proc.communicate(timeout=30)
+    finally:
+        os.close(extra_read)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    check((proc.returncode, out, err) == (0, b'', b''), (proc.returncode, out, err))
+    check(processes_with_arg(tmp) == [], 'a process of the run is left')
+    # A table loads the full command, and GLib with it.
+    proc = subprocess.Popen([CLI, '--json', tmp], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not children_of(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    maps = maps_of(proc.pid)
+    proc.communicate(timeout=30)
+    check('libglib-2.0' in maps and 'psf-syncfs-cli.so' in maps, 'the full command: ' + maps)
+
+
+@test
+def front_module_missing_or_broken(tmp):
+    """a missing or broken module: a clear error, exit 1, no crash"""
+    broken = os.path.join(tmp, 'broken.so')
+    with open(broken, 'wb') as f:
+        f.write(b'not a library')
+    cases = ((os.path.join(tmp, 'none.so'),
+              r'.*none\.so: cannot open shared object file: No such file or directory'),
+             (broken, r'.*broken\.so: (invalid ELF header|file too short)'))
+    if SHIM:  # a library without the entry point
+        cases += ((SHIM, r'.*undefined symbol: psf_syncfs_cli_main'),)
+    for module, reason in cases:
+        for args in (['--json', tmp], [tmp], ['--help']):
+            proc = run(args, env=base_env(PSF_SYNCFS_CLI_MODULE=module))
+            expect_status(proc, 1)
+            check(proc.stdout == b'', text(proc.stdout))
+            check(re.fullmatch(r'psf-syncfs: Cannot load the module of the command: %s\n'
+                               % reason, text(proc.stderr)), text(proc.stderr))
+        # The front does not need it.
+        proc = run(['-q', tmp], env=base_env(PSF_SYNCFS_CLI_MODULE=module))
+        check((proc.returncode, proc.stdout, proc.stderr) == (0, b'', b''), proc)
+
+
 # ------------------------------------------------------ the rest
 
 @test

@@ -13,6 +13,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psfinstall import staged_install  # noqa: E402
+
 builddir = sys.argv[1]
 orchestrator = sys.argv[2] if len(sys.argv) > 2 else None
 
@@ -22,14 +25,7 @@ def fail(message):
     sys.exit(1)
 
 
-with tempfile.TemporaryDirectory(prefix='psf-install-') as destdir:
-    install = subprocess.run(['meson', 'install', '-C', builddir, '--no-rebuild', '--quiet',
-                              '--destdir', destdir], capture_output=True, text=True)
-    if install.returncode != 0:
-        print(install.stdout + install.stderr)
-        fail(f'meson install --destdir failed (exit {install.returncode}): '
-             'is the whole tree built?')
-
+with staged_install(builddir) as destdir:
     pcs = []
     for root, _dirs, files in os.walk(destdir):
         pcs += [os.path.join(root, f) for f in files if f == 'psf-1.pc']
