@@ -314,8 +314,17 @@ test_setup_malformed (void)
   {
     PsfChildSetupRecord bad = record;
 
-    /* Groups counted without the field. */
+    /* Groups counted without the field; values without theirs. */
     bad.fields &= ~PSF_CHILD_SETUP_GROUPS;
+    assert_setup_refused (&bad, tail, tail_len, len);
+    bad = record;
+    bad.uid = 1000;
+    assert_setup_refused (&bad, tail, tail_len, len);
+    bad = record;
+    bad.gid = 1000;
+    assert_setup_refused (&bad, tail, tail_len, len);
+    bad = record;
+    bad.umask_value = 022;
     assert_setup_refused (&bad, tail, tail_len, len);
   }
   {

@@ -70,8 +70,9 @@ size_t psf_child_setup_encode (const PsfChildSetup *setup,
  * @setup, whose cgroup path and groups then point into @data. Returns 0,
  * or EINVAL for anything the encoder does not write: a short or long
  * record, another magic, unknown fields or unshare flags, a umask above
- * 0777, groups counted without the field or past the end, a cgroup path
- * without its NUL last. Async-signal-safe. */
+ * 0777, a value (umask, uid, gid, groups) without its field, groups
+ * counted past the end, a cgroup path without its NUL last. What it
+ * accepts, encoded again, is the same bytes. Async-signal-safe. */
 int    psf_child_setup_decode (const void          *data,
                                size_t               len,
                                PsfChildSetup       *setup);

@@ -100,7 +100,12 @@ psf_child_setup_decode (const void    *data,
       (record.fields & ~KNOWN_FIELDS) != 0 ||
       (record.unshare_flags & ~KNOWN_UNSHARE_FLAGS) != 0 ||
       record.umask_value > 0777 ||
-      (!(record.fields & PSF_CHILD_SETUP_GROUPS) && record.n_groups != 0))
+      /* What is not set is 0, as the encoder writes it: one record per
+       * set-up. */
+      (!(record.fields & PSF_CHILD_SETUP_UMASK) && record.umask_value != 0) ||
+      (!(record.fields & PSF_CHILD_SETUP_GROUPS) && record.n_groups != 0) ||
+      (!(record.fields & PSF_CHILD_SETUP_GID) && record.gid != 0) ||
+      (!(record.fields & PSF_CHILD_SETUP_UID) && record.uid != 0))
     return EINVAL;
 
   /* In 64 bits: n_groups * 4 + cgroup_len cannot wrap. */

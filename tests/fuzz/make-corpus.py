@@ -7,7 +7,8 @@
 #
 # Seeds are small, named after what they hold, and cover the hostile cases
 # named in tests/fuzz/meson.build: for the report decoder truncated, oversized, garbage and
-# duplicated records; for the child routine FIFOs, sockets, device nodes,
+# duplicated records; for the set-up decoders cut, overlong, wrapping and
+# unterminated records; for the child routine FIFOs, sockets, device nodes,
 # /proc and /sys, symlink loops, `..` chains, 4096-byte components and
 # 100 000 entries (see fuzz-syncfs-paths.c for the input format). Inputs
 # the fuzzer later finds useful, or that once failed, are added beside them.
@@ -89,5 +90,52 @@ def paths_seeds():
     write('syncfs-paths', 'raw-empty', header(0xff, 3))
 
 
+SETUP = struct.Struct('=IIiIIIII')  # PsfChildSetupRecord
+SETUP_MAGIC = 0x75667370
+UMASK, GROUPS, GID, UID = 1, 2, 4, 8
+CLONE_NEWIPC, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x08000000, 0x00020000, 0x20000000, 0x40000000
+SETUP_ERROR = struct.Struct('=Ii32s224s')  # PsfSetupError
+SETUP_ERROR_MAGIC = 0x65667370
+
+
+def setup(fields=0, unshare=0, umask=0, uid=0, gid=0, groups=(), cgroup=None,
+          n_groups=None, cgroup_len=None, magic=SETUP_MAGIC):
+    path = cgroup.encode() + b'\0' if cgroup is not None else b''
+    return (SETUP.pack(magic, fields, unshare, umask, uid, gid,
+                       len(groups) if n_groups is None else n_groups,
+                       len(path) if cgroup_len is None else cgroup_len)
+            + b''.join(struct.pack('=I', g) for g in groups) + path)
+
+
+def setup_seeds():
+    procs = '/sys/fs/cgroup/psf/cgroup.procs'
+    everything = setup(UMASK | GROUPS | GID | UID,
+                       CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET,
+                       0o027, 1000, 1000, (10, 20, 65534), procs)
+    write('setup-decode', 'everything', everything)
+    write('setup-decode', 'nothing', setup())
+    write('setup-decode', 'no-groups', setup(GROUPS))
+    write('setup-decode', 'cgroup-only', setup(cgroup=procs))
+    write('setup-decode', 'truncated', everything[:-3])
+    write('setup-decode', 'trailing', everything + b'\0\0\0\0')
+    write('setup-decode', 'groups-huge', setup(GROUPS, groups=(1,), n_groups=0xffffffff))
+    write('setup-decode', 'groups-wrap', setup(GROUPS, groups=(1, 2), n_groups=0x40000002))
+    write('setup-decode', 'cgroup-no-nul', setup(cgroup=procs)[:-1] + b'x')
+    write('setup-decode', 'cgroup-inner-nul', setup(cgroup='/a\0b'))
+    write('setup-decode', 'cgroup-len-huge', setup(cgroup=procs, cgroup_len=0xffffffff))
+    write('setup-decode', 'unknown-field', setup(0x80))
+    write('setup-decode', 'unknown-namespace', setup(unshare=0x10000000))
+    write('setup-decode', 'uid-without-field', setup(uid=1000))
+    write('setup-decode', 'umask-too-big', setup(UMASK, umask=0o1000))
+    write('setup-decode', 'other-magic', setup(magic=SETUP_ERROR_MAGIC))
+    error = SETUP_ERROR.pack(SETUP_ERROR_MAGIC, 1, b'setresuid', b'1000')
+    write('setup-decode', 'error-record', error)
+    write('setup-decode', 'error-unterminated', SETUP_ERROR.pack(SETUP_ERROR_MAGIC, 13, b'c' * 32, b'd' * 224))
+    write('setup-decode', 'error-errno-huge', SETUP_ERROR.pack(SETUP_ERROR_MAGIC, 4096, b'open', b'/x'))
+    write('setup-decode', 'error-errno-negative', SETUP_ERROR.pack(SETUP_ERROR_MAGIC, -5, b'open', b'/x'))
+    write('setup-decode', 'error-truncated', error[:100])
+
+
 report_seeds()
 paths_seeds()
+setup_seeds()
