@@ -34,6 +34,7 @@
 # that need it are.
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -344,14 +345,41 @@ def syncfs_calls(run):
     return calls
 
 
+@contextlib.contextmanager
+def builder_run(args, name, **options):
+    """Runs Builder once to its end (a Run with @options) and gives the
+    run to the case; then reports it, all of it when the case failed, and
+    removes its scratch folder unless the case failed."""
+    run = Run(args, name, **options).wait()
+    try:
+        yield run
+    except BaseException:
+        run.failed = True
+        raise
+    finally:
+        finish(run)
+
+
+def needs_strace(strace):
+    """Skips the case when `strace -f` cannot trace here (@strace says why)."""
+    if strace:
+        raise Skip(strace)
+
+
+def shim_env(args, **variables):
+    """The environment that preloads the fault shim with @variables (its
+    PSF_SHIM_SYNCFS_* settings); a skip where the shim was not built."""
+    if not args.shim:
+        raise Skip('the fault shim was not built')
+    return dict(LD_PRELOAD=args.shim, **variables)
+
+
 # --- the cases ---------------------------------------------------------------
 
 def case_install_is_synced(args, strace):
     """After each INSTALL, a psf child syncs the prefix's filesystem."""
-    if strace:
-        raise Skip(strace)
-    run = Run(args, 'sync', trace=True, env={'PSF_BUILDER_TEST_BUILDS': '2'}).wait()
-    try:
+    needs_strace(strace)
+    with builder_run(args, 'sync', trace=True, env={'PSF_BUILDER_TEST_BUILDS': '2'}) as run:
         assert_build_ok(run)
         assert run.result.get('builds') == 2, run.result
         if os.environ.get('PYTHONPATH'):
@@ -381,20 +409,11 @@ def case_install_is_synced(args, strace):
             assert before, 'syncfs() by %d at %.6f has no install step ending before it ' \
                 '(after %.6f): %r' % (call_pid, stamp, previous, ends)
             previous = stamp
-        return run
-    except BaseException:
-        run.failed = True
-        raise
-    finally:
-        finish(run)
 
 
 def case_failed_sync_fails_stage(args, strace):
     """A syncfs() that fails fails the stage with the path and the errno text."""
-    if not args.shim:
-        raise Skip('the syncfs() shim was not built')
-    run = Run(args, 'fail', env={'LD_PRELOAD': args.shim, 'PSF_SHIM_SYNCFS_ERRNO': 'EIO'}).wait()
-    try:
+    with builder_run(args, 'fail', env=shim_env(args, PSF_SHIM_SYNCFS_ERRNO='EIO')) as run:
         assert run.result is not None, 'the driver wrote no result'
         assert not run.result['ok'], 'the build succeeded: %r' % run.psf_lines()
         assert os.path.isfile(os.path.join(run.prefix, INSTALLED)), 'nothing was installed'
@@ -409,23 +428,13 @@ def case_failed_sync_fails_stage(args, strace):
         assert '(%s' % run.prefix in failed[0], failed[0]
         assert 'psf: ' + run.result['error'] in errors, errors
         assert not [line for line in run.log_lines('stdout') if line.startswith('psf: synced')]
-        return run
-    except BaseException:
-        run.failed = True
-        raise
-    finally:
-        finish(run)
 
 
 def case_cancel_stops_child(args, strace):
     """Cancelling the build while the child syncs kills the child."""
-    if strace:
-        raise Skip(strace)
-    if not args.shim:
-        raise Skip('the syncfs() shim was not built')
-    run = Run(args, 'cancel', cancel=True, trace=True,
-              env={'LD_PRELOAD': args.shim, 'PSF_SHIM_SYNCFS_DELAY_MS': str(HANG_MS)}).wait()
-    try:
+    needs_strace(strace)
+    with builder_run(args, 'cancel', cancel=True, trace=True,
+                     env=shim_env(args, PSF_SHIM_SYNCFS_DELAY_MS=str(HANG_MS))) as run:
         assert run.result is not None, 'the driver wrote no result'
         pid = run.started_pid()
         assert run.result.get('cancelled_pid') == pid, run.result
@@ -443,49 +452,28 @@ def case_cancel_stops_child(args, strace):
         assert not [c for c in syncfs_calls(run) if c[0] == pid and c[3] == 0], \
             'the child synced although it was cancelled'
         # Builder reported the cancellation after the child was gone.
-        return run
-    except BaseException:
-        run.failed = True
-        raise
-    finally:
-        finish(run)
 
 
 def case_switched_off(args, strace):
     """PSF_BUILDER_SYNC=0 in the configuration's environment: no sync."""
-    if strace:
-        raise Skip(strace)
-    run = Run(args, 'off', setting='0', trace=True).wait()
-    try:
+    needs_strace(strace)
+    with builder_run(args, 'off', setting='0', trace=True) as run:
         assert_build_ok(run)
         assert run.psf_lines() == [
             'psf: syncing the installed files is off for this configuration '
             '(PSF_BUILDER_SYNC=0)'], run.psf_lines()
         install_ends(run)
         assert syncfs_calls(run) == [], syncfs_calls(run)
-        return run
-    except BaseException:
-        run.failed = True
-        raise
-    finally:
-        finish(run)
 
 
 def case_bad_switch_value(args, strace):
     """An unknown PSF_BUILDER_SYNC value fails the stage and says why."""
-    run = Run(args, 'bad-value', setting='maybe').wait()
-    try:
+    with builder_run(args, 'bad-value', setting='maybe') as run:
         assert run.result is not None, 'the driver wrote no result'
         assert not run.result['ok'], run.result
         assert run.result['error'].startswith(
             'PSF_BUILDER_SYNC=maybe in the build configuration: expected '), run.result
         assert run.psf_lines() == ['psf: ' + run.result['error']], run.psf_lines()
-        return run
-    except BaseException:
-        run.failed = True
-        raise
-    finally:
-        finish(run)
 
 
 def finish(run):
