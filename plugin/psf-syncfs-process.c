@@ -24,6 +24,7 @@ struct _PsfSyncfsProcess
   GPtrArray      *results;        /* filled as the records arrive */
   PsfSyncfsDecoder decoder;
   GQueue          arrived;        /* indices of results due a ::path-done */
+  int             n_filesystems;  /* as notified: the decoder's, or -1 */
   guint           sync_fallback : 1;
 };
 
@@ -31,6 +32,7 @@ enum {
   PROP_0,
   PROP_PATHS,
   PROP_SYNC_FALLBACK,
+  PROP_N_FILESYSTEMS,
   N_PROPS
 };
 
@@ -145,9 +147,9 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   header.flags = self->sync_fallback ? PSF_SYNCFS_FLAG_SYNC_FALLBACK : 0;
   header.n_paths = n;
 
-  /* A record per path, or one saying why the routine could not run
-   * (with a record to spare). */
-  psf_fork_process_set_report_bound (process, ((gsize) n + 1) * sizeof (PsfSyncfsRecord));
+  /* A record per path and the plan, or one saying why the routine could
+   * not run. */
+  psf_fork_process_set_report_bound (process, ((gsize) n + 2) * sizeof (PsfSyncfsRecord));
 
   input = g_byte_array_new ();
   g_byte_array_append (input, (const guint8 *) &header, sizeof header);
@@ -182,8 +184,9 @@ psf_syncfs_process_emit_arrived (PsfSyncfsProcess *self)
   g_object_unref (self);
 }
 
-/* Decodes the records not decoded yet, each once, and emits their
- * ::path-done (queued only when someone listens). */
+/* Decodes the records not decoded yet, each once, tells of the plan (it
+ * comes before most results) and emits their ::path-done (queued only when
+ * someone listens). */
 static void
 psf_syncfs_process_decode (PsfSyncfsProcess *self,
                            const guint8     *report,
@@ -192,6 +195,12 @@ psf_syncfs_process_decode (PsfSyncfsProcess *self,
   gboolean listened = g_signal_has_handler_pending (self, signals[PATH_DONE], 0, TRUE);
 
   psf_syncfs_decoder_feed (&self->decoder, report, len, listened ? &self->arrived : NULL);
+  if (self->decoder.n_filesystems >= 0 && self->n_filesystems < 0)
+    {
+      self->n_filesystems = (int) self->decoder.n_filesystems;
+      psf_task_emit_started (PSF_TASK (self));
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FILESYSTEMS]);
+    }
   psf_syncfs_process_emit_arrived (self);
 }
 
@@ -321,6 +330,10 @@ psf_syncfs_process_get_property (GObject    *object,
       g_value_set_boolean (value, self->sync_fallback);
       break;
 
+    case PROP_N_FILESYSTEMS:
+      g_value_set_int (value, self->n_filesystems);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -394,6 +407,31 @@ psf_syncfs_process_class_init (PsfSyncfsProcessClass *klass)
                           FALSE,
                           (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
 
+  /**
+   * PsfSyncfsProcess:n-filesystems:
+   *
+   * How many filesystems the child syncs, one syncfs() each: the distinct
+   * devices of the results that end %PSF_SYNCFS_STATUS_SYNCED or
+   * %PSF_SYNCFS_STATUS_FAILED (past 4096 distinct filesystems in one task,
+   * the child syncs a later one once per path, and each counts). The
+   * child says it once it has looked at every path, before it syncs them
+   * (before the last of them when there are more than 64), so a host can
+   * show "2 of 3 filesystems synced" with
+   * [signal@Psf.SyncfsProcess::path-done]. It is notified then, in the
+   * task's context, after [signal@Psf.Task::started].
+   *
+   * -1 until then, and for a task whose child did not get that far
+   * (cancelled, or a helper that could not read its input). Paths on one
+   * filesystem count once; a path that was skipped (on `/proc`, or not
+   * there) counts for nothing.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_N_FILESYSTEMS] =
+    g_param_spec_int ("n-filesystems", NULL, NULL,
+                      -1, G_MAXINT, -1,
+                      (G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS));
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -412,9 +450,12 @@ psf_syncfs_process_class_init (PsfSyncfsProcessClass *klass)
    * that filesystem's syncfs() returns; a path it could not open
    * (%PSF_SYNCFS_STATUS_SKIPPED) before any of them, the other paths on a
    * filesystem (%PSF_SYNCFS_STATUS_DUPLICATE) once every filesystem is
-   * done. So the filesystems done so far are the results seen with
-   * %PSF_SYNCFS_STATUS_SYNCED or %PSF_SYNCFS_STATUS_FAILED: a host shows
-   * "2 of 3 filesystems synced" while the third one is still flushed.
+   * done (those on a filesystem whose syncfs() failed are
+   * %PSF_SYNCFS_STATUS_FAILED too). So the filesystems done so far are the
+   * distinct devices ([method@Psf.SyncfsResult.get_device]) of the results
+   * seen with %PSF_SYNCFS_STATUS_SYNCED or %PSF_SYNCFS_STATUS_FAILED, out
+   * of [property@Psf.SyncfsProcess:n-filesystems]: a host shows "2 of 3
+   * filesystems synced" while the third one is still flushed.
    * Distinct filesystems are synced at the same time (except with
    * %PSF_START_METHOD_FORK), so their results come in the order they
    * finish, not in the order of the paths.
@@ -439,6 +480,7 @@ static void
 psf_syncfs_process_init (PsfSyncfsProcess *self)
 {
   self->results = g_ptr_array_new_with_free_func (g_object_unref);
+  self->n_filesystems = -1;
   g_queue_init (&self->arrived);
   psf_fork_process_set_report_arrived (PSF_FORK_PROCESS (self),
                                        psf_syncfs_process_report_arrived);
@@ -600,6 +642,25 @@ psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess *self,
     return;
   self->sync_fallback = sync_fallback;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SYNC_FALLBACK]);
+}
+
+/**
+ * psf_syncfs_process_get_n_filesystems:
+ * @self: a #PsfSyncfsProcess
+ *
+ * Gets how many filesystems the child syncs, as soon as it has said.
+ *
+ * Returns: the [property@Psf.SyncfsProcess:n-filesystems], or -1 while
+ *   it is not known
+ *
+ * Since: 1.0
+ */
+int
+psf_syncfs_process_get_n_filesystems (PsfSyncfsProcess *self)
+{
+  g_return_val_if_fail (PSF_IS_SYNCFS_PROCESS (self), -1);
+
+  return self->n_filesystems;
 }
 
 /**

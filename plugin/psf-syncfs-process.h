@@ -36,5 +36,7 @@ void                psf_syncfs_process_set_sync_fallback (PsfSyncfsProcess   *se
                                                           gboolean            sync_fallback);
 PSF_AVAILABLE_IN_ALL
 GPtrArray          *psf_syncfs_process_get_results       (PsfSyncfsProcess   *self);
+PSF_AVAILABLE_IN_ALL
+int                 psf_syncfs_process_get_n_filesystems (PsfSyncfsProcess   *self);
 
 G_END_DECLS

@@ -27,6 +27,7 @@ typedef struct
   gsize      offset;        /* the bytes of the report decoded */
   int        failed_call;   /* the helper's failure record (PSF_CHILD_FAILED_*), or 0 */
   int        failed_errno;
+  gint64     n_filesystems; /* the routine's plan, or -1 before it */
 } PsfSyncfsDecoder;
 
 /* Fills @results with one "not reached" result per path of @paths. */

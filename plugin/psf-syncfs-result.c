@@ -86,6 +86,7 @@ psf_syncfs_decoder_init (PsfSyncfsDecoder   *decoder,
   decoder->results = g_ptr_array_ref (results);
   decoder->seen = g_new0 (gboolean, n_paths);
   decoder->n_paths = n_paths;
+  decoder->n_filesystems = -1;
 
   g_ptr_array_set_size (results, 0);
   for (guint i = 0; i < n_paths; i++)
@@ -121,6 +122,12 @@ psf_syncfs_decoder_apply (PsfSyncfsDecoder *decoder,
           decoder->failed_call = record.status;
           decoder->failed_errno = record.error;
         }
+      return -1;
+
+    case PSF_WIRE_REPORT_PLAN:
+      /* The first one counts. */
+      if (decoder->n_filesystems < 0)
+        decoder->n_filesystems = (gint64) record.device;
       return -1;
 
     case PSF_WIRE_REPORT_PATH:

@@ -37,6 +37,9 @@ typedef struct
   gint64            exited_us;
   guint             emitted_at_exit;
   GPtrArray        *running_results; /* get_results() from a handler */
+  guint             n_notified;      /* notify::n-filesystems */
+  gboolean          notified_after_started;
+  int               planned_at_first_flush; /* n-filesystems then */
 } Progress;
 
 static void
@@ -70,11 +73,27 @@ path_done_cb (PsfSyncfsProcess *proc,
 
   g_assert_true (PSF_IS_SYNCFS_RESULT (result));
   g_assert_false (p->exited);
+  if (p->planned_at_first_flush == -2 &&
+      (psf_syncfs_result_get_status (result) == PSF_SYNCFS_STATUS_SYNCED ||
+       psf_syncfs_result_get_status (result) == PSF_SYNCFS_STATUS_FAILED))
+    p->planned_at_first_flush = psf_syncfs_process_get_n_filesystems (proc);
   g_ptr_array_add (p->results, g_object_ref (result));
   g_array_append_val (p->times_us, now);
   g_array_append_val (p->child_states, state);
   if (p->running_results == NULL)
     p->running_results = psf_syncfs_process_get_results (proc);
+}
+
+static void
+n_filesystems_cb (GObject    *object,
+                  GParamSpec *pspec,
+                  gpointer    data)
+{
+  Progress *p = data;
+
+  g_assert_false (p->exited);
+  p->n_notified++;
+  p->notified_after_started = p->started;
 }
 
 static void
@@ -98,7 +117,9 @@ progress_run (Progress           *p,
   p->results = g_ptr_array_new_with_free_func (g_object_unref);
   p->times_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   p->child_states = g_array_new (FALSE, FALSE, sizeof (char));
+  p->planned_at_first_flush = -2;
   p->proc = psf_syncfs_process_new (paths);
+  g_assert_cmpint (psf_syncfs_process_get_n_filesystems (p->proc), ==, -1);
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (p->proc), method);
   if (fault_spec != NULL)
     {
@@ -108,6 +129,7 @@ progress_run (Progress           *p,
   g_signal_connect (p->proc, "started", G_CALLBACK (started_cb), p);
   g_signal_connect (p->proc, "path-done", G_CALLBACK (path_done_cb), p);
   g_signal_connect (p->proc, "exited", G_CALLBACK (exited_cb), p);
+  g_signal_connect (p->proc, "notify::n-filesystems", G_CALLBACK (n_filesystems_cb), p);
 
   psf_test_assert_started (PSF_TASK (p->proc));
   psf_test_run_until_exited (PSF_TASK (p->proc), 30000);
@@ -128,10 +150,13 @@ progress_find (Progress   *p,
 
 /* Every path is reported once, after ::started and before ::exited, with
  * the very objects get_results() gives afterwards; a handler that asks
- * for the results meanwhile gets none. */
+ * for the results meanwhile gets none. The number of filesystems,
+ * @n_filesystems, is known once, after ::started, before the first one is
+ * done. */
 static void
 assert_reported_once (Progress           *p,
-                      const char * const *paths)
+                      const char * const *paths,
+                      int                 n_filesystems)
 {
   g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (p->proc);
 
@@ -142,6 +167,10 @@ assert_reported_once (Progress           *p,
   g_assert_cmpuint (p->results->len, ==, results->len);
   g_assert_nonnull (p->running_results);
   g_assert_cmpuint (p->running_results->len, ==, 0);
+  g_assert_cmpuint (p->n_notified, ==, 1);
+  g_assert_true (p->notified_after_started);
+  g_assert_cmpint (p->planned_at_first_flush, ==, n_filesystems);
+  g_assert_cmpint (psf_syncfs_process_get_n_filesystems (p->proc), ==, n_filesystems);
 
   for (guint i = 0; i < results->len; i++)
     {
@@ -207,7 +236,7 @@ test_fast_before_slow (gconstpointer data)
   g_rmdir (slow);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (p.proc)), ==, 0);
-  assert_reported_once (&p, paths);
+  assert_reported_once (&p, paths, 2);
 
   at_fast = progress_find (&p, fast);
   at_slow = progress_find (&p, slow);
@@ -255,7 +284,8 @@ test_every_path (gconstpointer data)
   g_rmdir (dir);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (p.proc)), ==, 0);
-  assert_reported_once (&p, paths);
+  /* The skipped path has no filesystem, the file shares the directory's. */
+  assert_reported_once (&p, paths, 2);
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
       int at = progress_find (&p, paths[i]);
@@ -282,6 +312,7 @@ test_unheard (void)
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   results = psf_syncfs_process_get_results (proc);
   g_assert_cmpuint (results->len, ==, 2);
+  g_assert_cmpint (psf_syncfs_process_get_n_filesystems (proc), ==, 1);
   g_assert_cmpint (psf_syncfs_result_get_status (g_ptr_array_index (results, 0)),
                    ==, PSF_SYNCFS_STATUS_SYNCED);
   g_assert_cmpint (psf_syncfs_result_get_status (g_ptr_array_index (results, 1)),

@@ -102,8 +102,9 @@ test_report_out_of_range (void)
   /* an index past the input, a huge one, none at all */
   psf_wire_report_encode (&record, 1, PSF_WIRE_STATUS_SYNCED, 0, 0, 0);
   assert_report_refused (&record, 1);
-  psf_wire_report_encode (&record, G_MAXUINT32 - 1, PSF_WIRE_STATUS_SYNCED, 0, 0, 0);
-  assert_report_refused (&record, G_MAXUINT32 - 1);
+  /* (the two indices above it are the failure and the plan records) */
+  psf_wire_report_encode (&record, G_MAXUINT32 - 2, PSF_WIRE_STATUS_SYNCED, 0, 0, 0);
+  assert_report_refused (&record, G_MAXUINT32 - 2);
   psf_wire_report_encode (&record, 0, PSF_WIRE_STATUS_SYNCED, 0, 0, 0);
   assert_report_refused (&record, 0);
 
@@ -146,6 +147,38 @@ test_report_failure (void)
   assert_report_refused (&record, 1);
   psf_wire_report_encode (&record, PSF_SYNCFS_INDEX_FAILURE, PSF_CHILD_FAILED_MMAP_INPUT, -EIO, 0, 0);
   assert_report_refused (&record, 1);
+}
+
+static void
+test_report_plan (void)
+{
+  PsfSyncfsRecord record;
+  PsfSyncfsRecord out;
+
+  psf_wire_report_encode_plan (&record, 3);
+  g_assert_cmpint (psf_wire_report_decode (&record, sizeof record, 5, &out), ==,
+                   PSF_WIRE_REPORT_PLAN);
+  g_assert_cmpuint (out.device, ==, 3);
+  /* As many filesystems as paths, and none (every path skipped). */
+  psf_wire_report_encode_plan (&record, 5);
+  g_assert_cmpint (psf_wire_report_decode (&record, sizeof record, 5, &out), ==,
+                   PSF_WIRE_REPORT_PLAN);
+  psf_wire_report_encode_plan (&record, 0);
+  g_assert_cmpint (psf_wire_report_decode (&record, sizeof record, 0, &out), ==,
+                   PSF_WIRE_REPORT_PLAN);
+  g_assert_cmpuint (out.device, ==, 0);
+
+  /* More filesystems than paths, a status, an errno. */
+  psf_wire_report_encode_plan (&record, 6);
+  assert_report_refused (&record, 5);
+  psf_wire_report_encode (&record, PSF_SYNCFS_INDEX_PLAN, PSF_WIRE_STATUS_FAILED, 0, 0, 1);
+  assert_report_refused (&record, 5);
+  psf_wire_report_encode (&record, PSF_SYNCFS_INDEX_PLAN, 0, EIO, 0, 1);
+  assert_report_refused (&record, 5);
+  /* Cut short. */
+  psf_wire_report_encode_plan (&record, 1);
+  g_assert_cmpint (psf_wire_report_decode (&record, sizeof record - 1, 5, &out), ==,
+                   PSF_WIRE_REPORT_MALFORMED);
 }
 
 /* ---- the set-up record ---------------------------------------------------- */
@@ -414,6 +447,7 @@ main (int   argc,
   g_test_add_func ("/psf/wire/report/truncated", test_report_truncated);
   g_test_add_func ("/psf/wire/report/out-of-range", test_report_out_of_range);
   g_test_add_func ("/psf/wire/report/failure", test_report_failure);
+  g_test_add_func ("/psf/wire/report/plan", test_report_plan);
   g_test_add_func ("/psf/wire/setup/round-trip", test_setup_round_trip);
   g_test_add_func ("/psf/wire/setup/sparse", test_setup_sparse);
   g_test_add_func ("/psf/wire/setup/malformed", test_setup_malformed);

@@ -349,6 +349,16 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
   munmap (shared, len);
 }
 
+/* Once a write of the report has failed, the run writes no more records
+ * (record_flush() neither): the exit status says the report is cut short. */
+static void
+writer_silence_target (const RecordWriter *writer,
+                       PsfSyncfsTarget    *target)
+{
+  if (writer->error != 0)
+    target->report_fd = -1;
+}
+
 /* Syncs the pending targets, each of which writes the record of its first
  * path once synced; the records batched so far go out before. */
 static void
@@ -359,6 +369,8 @@ run_flush_pending (SyncfsRun *run)
   if (n > 0)
     {
       record_flush (run->writer);
+      for (size_t i = run->first_pending; i < run->n_targets; i++)
+        writer_silence_target (run->writer, &run->targets[i]);
       sync_many (run->targets + run->first_pending, n);
     }
   run->first_pending = run->n_targets;
@@ -600,6 +612,7 @@ sync_untracked (RecordWriter      *writer,
   PsfSyncfsTarget target = target_new (writer, index, st->st_dev, fd, fallback);
 
   record_flush (writer);
+  writer_silence_target (writer, &target);
   psf_syncfs_target_sync (&target);
   writer_take_target_error (writer, &target);
   if (target.error == ENOSYS)
@@ -677,7 +690,8 @@ pseudo_check (PseudoDevices *pseudo,
  * filesystem, all at once when the program allows threads (see
  * psf_syncfs_child_set_sync_many()); the record of the path a filesystem
  * was opened by goes out as soon as that filesystem is synced, so the
- * parent can tell how many are done while a slow one still runs; 3: one
+ * parent can tell how many are done while a slow one still runs (the plan
+ * record, sent between passes 1 and 2, says how many there are); 3: one
  * record per remaining path (the other paths on a synced filesystem), in
  * input order. At most PSF_SYNCFS_MAX_PENDING fds are open at a time: past
  * that, or when open() meets EMFILE, the pending filesystems are synced
@@ -696,6 +710,7 @@ psf_syncfs_child_run (const void *input,
   PseudoDevices pseudo = { .n = 0 };
   RecordWriter writer;
   uint32_t n_walked = 0;
+  uint64_t n_untracked = 0;
   int streaming;
   int any_failed = 0;
   int any_enosys = 0;
@@ -788,6 +803,7 @@ psf_syncfs_child_run (const void *input,
       if (run.n_targets == run.max_targets)
         {
           sync_untracked (&writer, i, fd, &st, fallback, &any_failed, &any_enosys);
+          n_untracked++;
           continue;
         }
 
@@ -802,7 +818,12 @@ psf_syncfs_child_run (const void *input,
         run_flush_pending (&run);
     }
 
+  /* Every path was looked at: the parent learns how many filesystems
+   * there are before (most of) their records come. */
+  psf_wire_report_encode_plan (record_next (&writer), run.n_targets + n_untracked);
+
   /* Pass 2. */
+  record_flush (&writer);
   run_flush_pending (&run);
   for (size_t t = 0; t < run.n_targets; t++)
     {

@@ -44,6 +44,13 @@ psf_wire_report_encode_failure (PsfSyncfsRecord *record,
   psf_wire_report_encode (record, PSF_SYNCFS_INDEX_FAILURE, call, error, 0, 0);
 }
 
+void
+psf_wire_report_encode_plan (PsfSyncfsRecord *record,
+                             uint64_t         n_filesystems)
+{
+  psf_wire_report_encode (record, PSF_SYNCFS_INDEX_PLAN, 0, 0, 0, n_filesystems);
+}
+
 int
 psf_wire_report_decode (const void      *data,
                         size_t           len,
@@ -68,6 +75,15 @@ psf_wire_report_decode (const void      *data,
         return PSF_WIRE_REPORT_MALFORMED;
       *record = r;
       return PSF_WIRE_REPORT_FAILURE;
+    }
+
+  /* One syncfs() per filesystem, one filesystem per path at most. */
+  if (r.index == PSF_SYNCFS_INDEX_PLAN)
+    {
+      if (r.status != 0 || r.error != 0 || r.device > n_paths)
+        return PSF_WIRE_REPORT_MALFORMED;
+      *record = r;
+      return PSF_WIRE_REPORT_PLAN;
     }
 
   if (r.index >= n_paths ||

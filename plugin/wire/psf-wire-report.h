@@ -58,6 +58,15 @@ typedef struct
 #define PSF_CHILD_FAILED_MMAP_INPUT 1  /* mmap() of the input (fd 4) */
 #define PSF_CHILD_FAILED_LAST       PSF_CHILD_FAILED_MMAP_INPUT
 
+/* A record with this index is not about a path either: the routine's plan,
+ * sent once it has looked at every path, before the last filesystems are
+ * synced (before any, unless more than PSF_SYNCFS_MAX_PENDING of them).
+ * Its device is how many filesystems the routine syncs, one syncfs() each:
+ * the number of SYNCED and FAILED records the report holds once whole. Its
+ * status and error are 0. Older decoders skip it (the index is out of
+ * range), so the format stays the same for them. */
+#define PSF_SYNCFS_INDEX_PLAN (UINT32_MAX - 1)
+
 /* Fills @record (every byte: no stack garbage goes to the parent). @error
  * is 0 or an errno up to PSF_CHILD_MAX_ERRNO. Async-signal-safe. */
 void psf_wire_report_encode         (PsfSyncfsRecord *record,
@@ -74,6 +83,11 @@ void psf_wire_report_encode_failure (PsfSyncfsRecord *record,
                                      int              call,
                                      int              error);
 
+/* Fills @record with the PSF_SYNCFS_INDEX_PLAN record: the routine syncs
+ * @n_filesystems filesystems. Async-signal-safe. */
+void psf_wire_report_encode_plan    (PsfSyncfsRecord *record,
+                                     uint64_t         n_filesystems);
+
 /* What psf_wire_report_decode() found. */
 #define PSF_WIRE_REPORT_MALFORMED (-1) /* refused: see below */
 #define PSF_WIRE_REPORT_PATH      0    /* about input path record->index */
@@ -81,13 +95,17 @@ void psf_wire_report_encode_failure (PsfSyncfsRecord *record,
                                         * record->status is the call
                                         * (PSF_CHILD_FAILED_*), record->error
                                         * its errno (> 0) */
+#define PSF_WIRE_REPORT_PLAN      2    /* the routine's plan: record->device
+                                        * filesystems to sync (at most
+                                        * @n_paths) */
 
 /* Decodes the record at the start of @data (@len bytes from there, at any
  * alignment) for a report on @n_paths input paths. Refused as MALFORMED,
  * with @record untouched: fewer than sizeof (PsfSyncfsRecord) bytes, an
  * errno below 0 or above PSF_CHILD_MAX_ERRNO, a path index not below
  * @n_paths, a status that is not a PSF_WIRE_STATUS_*, a failure record
- * whose call is unknown or whose errno is 0. The flags are passed on as
+ * whose call is unknown or whose errno is 0, a plan with a status or an
+ * errno, or more filesystems than @n_paths. The flags are passed on as
  * they are. A stream of records is decoded one sizeof (PsfSyncfsRecord)
  * after the other; a trailing part record is MALFORMED. Async-signal-safe,
  * libc only. */

@@ -362,15 +362,23 @@ read_report (gsize *len)
   return buffer;
 }
 
-/* Every record names an index below @n_paths, none twice; returns how
- * many there are. A trailing partial record is a violation too. */
+/* Every record names an index below @n_paths, none twice, but for one
+ * plan, which counts the filesystems synced: the distinct devices of the
+ * SYNCED and FAILED records (the other paths on a filesystem whose
+ * syncfs() failed are FAILED too; the inputs here never fill the routine's
+ * table of filesystems, past which one may be synced twice). Returns how
+ * many path records there are. A trailing partial record is a violation
+ * too. */
 static guint
 check_records (const guint8 *report,
                gsize         len,
                guint         n_paths)
 {
   g_autofree guint8 *seen = g_malloc0 (MAX (n_paths, 1));
+  g_autoptr(GHashTable) flushed = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                                         g_free, NULL);
   guint n = 0;
+  gint64 planned = -1;
 
   if (len % sizeof (PsfSyncfsRecord) != 0)
     violation ("a partial record in the report", NULL);
@@ -379,6 +387,15 @@ check_records (const guint8 *report,
       PsfSyncfsRecord r;
 
       memcpy (&r, report + off, sizeof r);
+      if (r.index == PSF_SYNCFS_INDEX_PLAN)
+        {
+          if (planned >= 0)
+            violation ("two plans in the report", NULL);
+          if (r.status != 0 || r.error != 0 || r.device > n_paths)
+            violation ("a plan the decoder refuses", NULL);
+          planned = (gint64) r.device;
+          continue;
+        }
       if (r.index >= n_paths)
         violation ("a record for a path that was not given", NULL);
       if (seen[r.index])
@@ -388,8 +405,12 @@ check_records (const guint8 *report,
       if (r.error < 0)
         violation ("a record with a negative errno", NULL);
       seen[r.index] = 1;
+      if (r.status == PSF_SYNCFS_STATUS_SYNCED || r.status == PSF_SYNCFS_STATUS_FAILED)
+        g_hash_table_add (flushed, g_memdup2 (&r.device, sizeof (gint64)));
       n++;
     }
+  if (planned >= 0 && (guint64) planned != g_hash_table_size (flushed))
+    violation ("a plan that does not count the filesystems synced", NULL);
   return n;
 }
 

@@ -48,7 +48,14 @@ def run_task(task):
         assert 'exited' not in box, 'path-done after exited'
         assert box.get('started'), 'path-done before started'
         assert proc.results == [], 'results before the exit'
+        if result.status in (Psf.SyncfsStatus.SYNCED, Psf.SyncfsStatus.FAILED):
+            # How many there are is known before the first is done.
+            assert proc.props.n_filesystems >= 1, proc.props.n_filesystems
         seen.append((time.monotonic(), result, child_running(proc.pid)))
+
+    def n_filesystems(proc, pspec):
+        assert box.get('started'), 'n-filesystems before started'
+        box.setdefault('planned', []).append(proc.props.n_filesystems)
 
     def started(proc):
         box['started'] = True
@@ -60,10 +67,13 @@ def run_task(task):
     task.connect('started', started)
     task.connect('path-done', path_done)
     task.connect('exited', exited)
+    task.connect('notify::n-filesystems', n_filesystems)
+    assert task.props.n_filesystems == -1
     task.start()
     GLib.timeout_add_seconds(30, loop.quit)
     loop.run()
     assert 'exited' in box, 'the task did not exit within 30 s'
+    assert box.get('planned') == [task.get_n_filesystems()], box.get('planned')
     return seen, box['exited']
 
 
@@ -76,6 +86,8 @@ def every_path_once_before_exited():
         task = Psf.SyncfsProcess(paths)
         seen, _ = run_task(task)
     assert task.returncode == 0, task.returncode
+    # The file shares the directory's filesystem, the missing path has none.
+    assert task.props.n_filesystems == 1, task.props.n_filesystems
     assert sorted(r.path for _, r, _ in seen) == sorted(paths), seen
     by_path = {r.path: r for _, r, _ in seen}
     assert by_path[tmp].status == Psf.SyncfsStatus.SYNCED
@@ -108,6 +120,7 @@ def fast_filesystem_done_while_slow_one_runs():
         seen, exited = run_task(task)
     assert task.returncode == 0, task.returncode
     assert [r.path for _, r, _ in seen] == [fast, slow], seen
+    assert task.props.n_filesystems == 2, task.props.n_filesystems
     (fast_at, fast_result, alive), (slow_at, _, _) = seen
     assert fast_result.status == Psf.SyncfsStatus.SYNCED
     assert alive, 'the fast result came only once the child had gone'
