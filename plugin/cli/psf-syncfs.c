@@ -102,6 +102,15 @@ static const Column default_columns[] = {
   COLUMN_PATH, COLUMN_DEVICE, COLUMN_FSTYPE, COLUMN_MOUNTPOINT, COLUMN_STATUS, COLUMN_ERROR,
 };
 
+/* The filesystems a run has flushed, by device: a SYNCED or FAILED
+ * result means its filesystem is done (another path on a filesystem whose
+ * flush failed is FAILED too, hence the count by device). */
+typedef struct
+{
+  GHashTable *synced;   /* devices synced */
+  GHashTable *reached;  /* devices synced or failed */
+} FlushCount;
+
 typedef struct
 {
   /* Options. */
@@ -143,8 +152,7 @@ typedef struct
   gboolean          progress_shown;
   GThread          *count_thread;
   gint              n_filesystems;  /* atomic; -1 until counted */
-  guint             n_synced;       /* filesystems the child has synced so far */
-  guint             n_reached;      /* ... synced or failed so far */
+  FlushCount        flushed;        /* what the child has reported so far */
 } Cli;
 
 static Cli cli = { .n_filesystems = -1 };
@@ -893,8 +901,10 @@ print_json (GPtrArray *results,
 /* ------------------------------------------------------------ progress */
 
 /* Counts the distinct filesystems of the paths, in a thread of its own so
- * that a long list does not hold up the main loop. It stats what the
- * child will stat; the number is only shown. */
+ * that a long list does not hold up the main loop, when the progress line
+ * shows before the child has said how many it syncs (a helper that does
+ * not tell). It stats what the child will stat; the number is only
+ * shown. */
 static gpointer
 count_filesystems_thread (gpointer data)
 {
@@ -951,60 +961,76 @@ read_unwritten_bytes (void)
   return found ? total : -1;
 }
 
-/* A path's result came while the child runs: the one a filesystem was
- * synced through (SYNCED or FAILED) means that filesystem is done. */
+static void
+flush_count_add (FlushCount      *count,
+                 PsfSyncfsResult *result)
+{
+  PsfSyncfsStatus status = psf_syncfs_result_get_status (result);
+  guint64 device = psf_syncfs_result_get_device (result);
+
+  if (status != PSF_SYNCFS_STATUS_SYNCED && status != PSF_SYNCFS_STATUS_FAILED)
+    return;
+  if (count->reached == NULL)
+    {
+      count->synced = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+      count->reached = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+    }
+  g_hash_table_add (count->reached, g_memdup2 (&device, sizeof device));
+  if (status == PSF_SYNCFS_STATUS_SYNCED)
+    g_hash_table_add (count->synced, g_memdup2 (&device, sizeof device));
+}
+
+static void
+flush_count_clear (FlushCount *count)
+{
+  g_clear_pointer (&count->synced, g_hash_table_unref);
+  g_clear_pointer (&count->reached, g_hash_table_unref);
+}
+
+/* A path's result, while the child runs. */
 static void
 path_done_cb (PsfSyncfsProcess *process,
               PsfSyncfsResult  *result,
               gpointer          user_data)
 {
-  switch (psf_syncfs_result_get_status (result))
-    {
-    case PSF_SYNCFS_STATUS_SYNCED:
-      cli.n_synced++;
-      cli.n_reached++;
-      break;
-    case PSF_SYNCFS_STATUS_FAILED:
-      cli.n_reached++;
-      break;
-    case PSF_SYNCFS_STATUS_DUPLICATE:
-    case PSF_SYNCFS_STATUS_SKIPPED:
-    default:
-      break;
-    }
+  flush_count_add (&cli.flushed, result);
 }
 
 /* While the child runs: how many filesystems it has done of how many
- * (once counted), how long it has taken and how much the kernel still has
- * to write; at the end (@results set): how many of them were synced. */
+ * (once known: the child says, else this command's own count), how long it
+ * has taken and how much the kernel still has to write; at the end
+ * (@results set): how many of those it reached were synced. */
 static void
 draw_progress (GPtrArray *results)
 {
-  gint n = g_atomic_int_get (&cli.n_filesystems);
   gint64 unwritten = read_unwritten_bytes ();
   double seconds = (g_get_monotonic_time () - cli.begin_us) / (double) G_USEC_PER_SEC;
   g_autofree char *size = unwritten >= 0 ? g_format_size ((guint64) unwritten) : g_strdup ("?");
   g_autofree char *count = NULL;
+  FlushCount final = { NULL, NULL };
+  const FlushCount *flushed = &cli.flushed;
+  gint total = psf_syncfs_process_get_n_filesystems (cli.process);
+  guint n_synced, n_reached;
 
   if (results != NULL)
     {
-      guint n_synced = 0, n_flushed = 0;
-
       for (guint i = 0; i < results->len; i++)
-        switch (psf_syncfs_result_get_status (g_ptr_array_index (results, i)))
-          {
-          case PSF_SYNCFS_STATUS_SYNCED:
-            n_synced++;
-            n_flushed++;
-            break;
-          case PSF_SYNCFS_STATUS_FAILED:
-            n_flushed++;
-            break;
-          case PSF_SYNCFS_STATUS_DUPLICATE:
-          case PSF_SYNCFS_STATUS_SKIPPED:
-          default:
-            break;
-          }
+        flush_count_add (&final, g_ptr_array_index (results, i));
+      flushed = &final;
+    }
+  n_synced = flushed->synced != NULL ? g_hash_table_size (flushed->synced) : 0;
+  n_reached = flushed->reached != NULL ? g_hash_table_size (flushed->reached) : 0;
+  if (results != NULL)
+    total = (gint) n_reached;
+  else if (total < 0)
+    total = g_atomic_int_get (&cli.n_filesystems);
+  flush_count_clear (&final);
+
+  if (total >= 0)
+    {
+      /* A count of this command's own may lag behind the child. */
+      guint of = MAX ((guint) total, n_reached);
+
       count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                             /* Translators: the progress
                                              * line, while the child runs
@@ -1012,38 +1038,26 @@ draw_progress (GPtrArray *results)
                                              * filesystems synced. */
                                             "%u of %u filesystem synced",
                                             "%u of %u filesystems synced",
-                                            n_flushed),
-                               n_synced, n_flushed);
+                                            of),
+                               n_synced, of);
     }
-  else if (n >= 0)
-    {
-      /* The count is this command's own look at the paths: the child may
-       * have reached one more meanwhile. */
-      guint total = MAX ((guint) n, cli.n_reached);
-
-      count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
-                                            "%u of %u filesystem synced",
-                                            "%u of %u filesystems synced",
-                                            total),
-                               cli.n_synced, total);
-    }
-  else if (cli.n_synced > 0)
+  else if (n_synced > 0)
     count = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
                                           /* Translators: the progress
                                            * line while the child runs,
                                            * before the filesystems are
                                            * counted. */
                                           "%u filesystem synced",
-                                          "%u filesystems synced", cli.n_synced),
-                             cli.n_synced);
+                                          "%u filesystems synced", n_synced),
+                             n_synced);
   else
     /* Translators: the progress line before the filesystems are counted. */
     count = g_strdup (_("syncing"));
 
   fprintf (stderr, "%s%s: ", cli.progress_tty ? "\r\033[K" : "", g_get_prgname ());
   /* Translators: the progress line; the first %s is “syncing”,
-   * “1 filesystem synced” or “2 of 3 filesystems synced”, %.1f the seconds so far,
-   * the last %s an amount of memory such as “1.2 GB”: the dirty and
+   * “1 filesystem synced” or “2 of 3 filesystems synced”, %.1f the seconds
+   * so far, the last %s an amount of memory such as “1.2 GB”: the dirty and
    * writeback data of the whole system (/proc/meminfo), not only ours. */
   fprintf (stderr, _("%s, %.1f s, %s dirty or under writeback (whole system)"),
            count, seconds, size);
@@ -1058,9 +1072,11 @@ progress_cb (gpointer user_data)
   if (!cli.progress_shown)
     {
       cli.progress_shown = TRUE;
-      cli.count_thread = g_thread_new ("psf-count",
-                                       count_filesystems_thread,
-                                       (gpointer) psf_syncfs_process_get_paths (cli.process));
+      /* Counted here only when the child has not said yet. */
+      if (psf_syncfs_process_get_n_filesystems (cli.process) < 0)
+        cli.count_thread = g_thread_new ("psf-count",
+                                         count_filesystems_thread,
+                                         (gpointer) psf_syncfs_process_get_paths (cli.process));
       cli.progress_id = g_timeout_add (PROGRESS_INTERVAL_MS, progress_cb, NULL);
       draw_progress (NULL);
       return G_SOURCE_REMOVE;
@@ -1075,11 +1091,13 @@ end_progress (GPtrArray *results)
   if (cli.progress_id != 0)
     g_source_remove (cli.progress_id);
   cli.progress_id = 0;
-  if (!cli.progress_shown)
-    return;
-  if (cli.count_thread != NULL)
-    g_thread_join (g_steal_pointer (&cli.count_thread));
-  draw_progress (results);
+  if (cli.progress_shown)
+    {
+      if (cli.count_thread != NULL)
+        g_thread_join (g_steal_pointer (&cli.count_thread));
+      draw_progress (results);
+    }
+  flush_count_clear (&cli.flushed);
 }
 
 /* ------------------------------------------------------------ the run */
