@@ -10,38 +10,27 @@
 # the machine's own apt or dpkg state is touched.
 #
 # Environment (meson test): PSF_APT_SNIPPET, the snippet whose hook calls
-# this tree's psf-syncfs; PSF_CHILD_PATH; PSF_TEST_SYNCFS_SHIM, the syncfs()
-# shim preloaded into apt-get for the failure cases (the hook's psf child
-# inherits it); PSF_TEST_FAULT_SHIM, the fault shim, for a psf-syncfs that
-# never ends (its waitid() hangs and ignores SIGTERM: only psf calls
-# waitid(), apt, dpkg and the shells reap with waitpid()). Prints TAP; a
-# case that cannot run here says why.
+# this tree's psf-syncfs; PSF_CHILD_PATH; PSF_TEST_FAULT_SHIM, the fault
+# shim, preloaded into apt-get for the failure cases (the hook's psf child
+# inherits it): a failing or slow syncfs() (PSF_SHIM_SYNCFS_*), or a
+# psf-syncfs that never ends (PSF_FAULT: its waitid() hangs and ignores
+# SIGTERM; only psf calls waitid(), apt, dpkg and the shells reap with
+# waitpid()). Prints TAP; a case that cannot run here says why.
 
 import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import Skip, device_text, run, run_command, test  # noqa: E402
 
 SNIPPET = os.environ['PSF_APT_SNIPPET']
-SHIM = os.environ.get('PSF_TEST_SYNCFS_SHIM', '')
 FAULT_SHIM = os.environ.get('PSF_TEST_FAULT_SHIM', '')
 PACKAGES = ('psf-tiny-a', 'psf-tiny-b', 'psf-tiny-c')
-
-TESTS = []
-
-
-def test(func):
-    TESTS.append(func)
-    return func
-
-
-class Skip(Exception):
-    pass
 
 
 def why_not_here():
@@ -82,9 +71,10 @@ class Root:
                 f.write(f'Package: {name}\nVersion: 1.0\nArchitecture: all\n'
                         f'Maintainer: psf tests <psf@localhost>\n'
                         f'Description: a tiny package for the tests of psf\n')
-            run(['dpkg-deb', '--root-owner-group', '-Zgzip', '-z1', '--build', tree,
-                 os.path.join(self.repo, f'{name}_1.0_all.deb')])
-        packages = run(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'], cwd=self.repo)
+            run_command(['dpkg-deb', '--root-owner-group', '-Zgzip', '-z1', '--build', tree,
+                         os.path.join(self.repo, f'{name}_1.0_all.deb')])
+        packages = run_command(['dpkg-scanpackages', '--multiversion', '.', '/dev/null'],
+                               cwd=self.repo)
         with open(os.path.join(self.repo, 'Packages'), 'w') as f:
             f.write(packages.stdout)
 
@@ -131,11 +121,12 @@ class Root:
         return env
 
     def apt(self, *args, check=True, prefix=(), **env):
-        return run([*prefix, 'apt-get', '-y', *args], env=self.env(**env), check=check, timeout=120)
+        return run_command([*prefix, 'apt-get', '-y', *args], env=self.env(**env), check=check,
+                           timeout=120)
 
     def installed(self, name):
-        out = run(['dpkg-query', f'--admindir={self.root}/var/lib/dpkg', '-W', '-f=${Status}', name],
-                  check=False)
+        out = run_command(['dpkg-query', f'--admindir={self.root}/var/lib/dpkg', '-W',
+                           '-f=${Status}', name], check=False)
         return out.stdout == 'install ok installed'
 
     def read_report(self):
@@ -143,18 +134,10 @@ class Root:
             return json.load(f)
 
     def device(self):
-        st = os.stat(self.root)
-        return f'{os.major(st.st_dev)}:{os.minor(st.st_dev)}'
+        return device_text(self.root)
 
     def close(self):
         shutil.rmtree(self.work, ignore_errors=True)
-
-
-def run(argv, check=True, **kwargs):
-    out = subprocess.run(argv, capture_output=True, text=True, **kwargs)
-    if check and out.returncode != 0:
-        raise AssertionError(f'{argv} exited {out.returncode}:\n{out.stdout}\n{out.stderr}')
-    return out
 
 
 def hook_lines(text):
@@ -162,9 +145,11 @@ def hook_lines(text):
 
 
 def shim_env(**settings):
-    if not SHIM:
-        raise Skip('the syncfs() shim was not built')
-    return dict(LD_PRELOAD=SHIM, **settings)
+    """The fault shim preloaded into apt-get (the hook's psf child inherits
+    it) with @settings, its PSF_SHIM_SYNCFS_* or PSF_FAULT variables."""
+    if not FAULT_SHIM:
+        raise Skip('the fault shim was not built')
+    return dict(LD_PRELOAD=FAULT_SHIM, **settings)
 
 
 ROOT = None
@@ -199,7 +184,7 @@ def hook_follows_dpkg():
     calls syncfs() on the root, which returns 0."""
     if shutil.which('strace') is None:
         raise Skip('strace is not installed')
-    if run(['strace', '-o', '/dev/null', 'true'], check=False).returncode != 0:
+    if run_command(['strace', '-o', '/dev/null', 'true'], check=False).returncode != 0:
         raise Skip('strace cannot trace here (ptrace refused)')
     ROOT.configure()
     trace = os.path.join(ROOT.work, 'trace')
@@ -271,12 +256,10 @@ def timeout_does_not_hang_apt():
 def stuck_psf_syncfs_is_stopped():
     """psf-syncfs itself never ends (as when its child is stuck where even
     SIGKILL waits): timeout(1) stops it 5 s after the timeout, apt goes on."""
-    if not FAULT_SHIM:
-        raise Skip('the fault shim was not built')
     ROOT.configure(Timeout='1')
     start = time.monotonic()
-    out = ROOT.apt('install', '--reinstall', 'psf-tiny-c', LD_PRELOAD=FAULT_SHIM,
-                   PSF_FAULT='waitid,action=hang-ignore-term')
+    out = ROOT.apt('install', '--reinstall', 'psf-tiny-c',
+                   **shim_env(PSF_FAULT='waitid,action=hang-ignore-term'))
     elapsed = time.monotonic() - start
     # 1 + 5 s, then SIGKILL 5 s later: about 11 s (generous bound).
     assert 10 < elapsed < 40, elapsed
@@ -306,39 +289,12 @@ def removal_is_synced_too():
     assert report['exit_status'] == 0 and report['results'][0]['status'] == 'synced', report
 
 
-def main():
+def set_up():
+    """The root every case installs into (ROOT), closed after the last."""
     global ROOT
-    why = why_not_here()
-    if why:
-        print(f'1..0 # SKIP {why}')
-        return 0
-    failed = 0
-    try:
-        ROOT = Root()
-    except Exception:  # noqa: BLE001 - reported as TAP
-        print('1..1\nnot ok 1 /psf/apt/set-up')
-        for line in traceback.format_exc().splitlines():
-            print(f'# {line}')
-        return 1
-    try:
-        for number, func in enumerate(TESTS, 1):
-            name = f'/psf/apt/{func.__name__.replace("_", "-")}'
-            try:
-                func()
-                print(f'ok {number} {name}')
-            except Skip as skip:
-                print(f'ok {number} {name} # SKIP {skip}')
-            except Exception:  # noqa: BLE001 - every failure is reported as TAP
-                failed += 1
-                print(f'not ok {number} {name}')
-                for line in traceback.format_exc().splitlines():
-                    print(f'# {line}')
-            sys.stdout.flush()
-    finally:
-        ROOT.close()
-    print(f'1..{len(TESTS)}')
-    return 1 if failed else 0
+    ROOT = Root()
+    return ROOT
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run('/psf/apt/', skip=why_not_here(), setup=set_up)

@@ -422,9 +422,9 @@ asyncTest('nonzero_exit_is_failed', async () => {
 });
 
 function shimPath() {
-    const shim = GLib.getenv('PSF_TEST_SYNCFS_SHIM');
+    const shim = GLib.getenv('PSF_TEST_FAULT_SHIM');
     if (!shim)
-        throw new Skip('PSF_TEST_SYNCFS_SHIM is not set (run through meson test)');
+        throw new Skip('PSF_TEST_FAULT_SHIM is not set (run through meson test)');
     const maps = new TextDecoder().decode(GLib.file_get_contents('/proc/self/maps')[1]);
     if (!maps.includes(GLib.path_get_basename(shim)))
         throw new Skip('the fault shim is not preloaded');

@@ -16,31 +16,14 @@ import shutil
 import signal
 import sys
 import tempfile
-import traceback
 
-try:
-    import gi
-except ImportError:
-    print('1..0 # SKIP PyGObject (python3-gi) is not installed for %s' % sys.executable)
-    sys.exit(0)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import Skip, require_gi, run, test  # noqa: E402
 
-gi.require_version('GLib', '2.0')
-gi.require_version('Gio', '2.0')
-gi.require_version('GObject', '2.0')
-gi.require_version('Psf', '1')
+require_gi(GLib='2.0', Gio='2.0', GObject='2.0', Psf='1')
 from gi.repository import GLib, Gio, GObject, Psf  # noqa: E402
 
-TESTS = []
 LOOP_TIMEOUT_S = 30
-
-
-def test(func):
-    TESTS.append(func)
-    return func
-
-
-class Skip(Exception):
-    pass
 
 
 class Raised:
@@ -565,9 +548,9 @@ def nonzero_exit_is_failed():
 # --- a failing syncfs, through the LD_PRELOAD shim ---------------------------
 
 def shim_loaded():
-    shim = os.environ.get('PSF_TEST_SYNCFS_SHIM', '')
+    shim = os.environ.get('PSF_TEST_FAULT_SHIM', '')
     if not shim:
-        raise Skip('PSF_TEST_SYNCFS_SHIM is not set (run through meson test)')
+        raise Skip('PSF_TEST_FAULT_SHIM is not set (run through meson test)')
     with open('/proc/self/maps') as f:
         if os.path.basename(shim) not in f.read():
             raise Skip('the fault shim is not preloaded')
@@ -702,38 +685,16 @@ def fork_child_run_is_not_overridable():
 
 # --- main ----------------------------------------------------------------------
 
-def main():
-    print('1..%d' % (len(TESTS) + 1))
-    failed = 0
-    n = 0
-    for func in TESTS:
-        n += 1
-        try:
-            func()
-        except Skip as e:
-            print('ok %d %s # SKIP %s' % (n, func.__name__, e))
-        except BaseException:  # noqa: B902
-            failed += 1
-            print('not ok %d %s' % (n, func.__name__))
-            for line in traceback.format_exc().splitlines():
-                print('# ' + line)
-        else:
-            print('ok %d %s' % (n, func.__name__))
-        sys.stdout.flush()
-
-    # Every child was reaped by psf, though nobody called waitpid() here.
-    n += 1
+# Registered last, so it runs after every other case.
+@test
+def no_zombies():
+    """Every child was reaped by psf, though nobody called waitpid() here."""
     ctx = GLib.MainContext.default()
     while ctx.pending():
         ctx.iteration(False)
     zombies = zombie_children()
-    if zombies:
-        failed += 1
-        print('not ok %d no_zombies\n# zombie children: %r' % (n, zombies))
-    else:
-        print('ok %d no_zombies' % n)
-    return 1 if failed else 0
+    assert not zombies, 'zombie children: %r' % zombies
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run()

@@ -6,8 +6,8 @@
 #
 # Environment (set by tests/cli/meson.build):
 #   PSF_TEST_CLI      the psf-syncfs binary
-#   PSF_TEST_SHIM     the LD_PRELOAD syncfs() shim (optional: the tests
-#                     that need it are skipped without it)
+#   PSF_TEST_FAULT_SHIM  the LD_PRELOAD fault shim of the tests (optional:
+#                     the tests that need it are skipped without it)
 #   PSF_TEST_MAN      the man page source
 #   PSF_TEST_VERSION  the project version
 #   PSF_TEST_SRCDIR   the source tree (for the po/ checks)
@@ -31,7 +31,7 @@ import time
 import traceback
 
 CLI = os.environ['PSF_TEST_CLI']
-SHIM = os.environ.get('PSF_TEST_SHIM', '')
+SHIM = os.environ.get('PSF_TEST_FAULT_SHIM', '')
 MAN = os.environ.get('PSF_TEST_MAN', '')
 VERSION = os.environ.get('PSF_TEST_VERSION', '')
 SRCDIR = os.environ.get('PSF_TEST_SRCDIR', '')

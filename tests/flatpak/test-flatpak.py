@@ -22,34 +22,16 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import Skip, device_text, run, run_command, test  # noqa: E402
 
 TRIGGER = os.environ['PSF_FLATPAK_TRIGGER']
 FAULT_SHIM = os.environ.get('PSF_TEST_FAULT_SHIM', '')
 APP = 'org.psf.Hello'
 RUNTIME = 'org.psf.Platform'
-
-TESTS = []
-
-
-def test(func):
-    TESTS.append(func)
-    return func
-
-
-class Skip(Exception):
-    pass
-
-
-def run(argv, check=True, **kwargs):
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=300, **kwargs)
-    if check and out.returncode != 0:
-        raise AssertionError(f'{argv} exited {out.returncode}:\n{out.stdout}\n{out.stderr}')
-    return out
-
 
 def why_not_here():
     """The reason Flatpak cannot run its triggers here, or None."""
@@ -58,8 +40,9 @@ def why_not_here():
         if shutil.which(program) is None:
             return f'{program} is not installed (Debian package {package})'
     # The sandbox Flatpak puts a trigger in (flatpak-dir.c), tried alone.
-    probe = run(['bwrap', '--unshare-ipc', '--unshare-net', '--unshare-pid',
-                 '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'], check=False)
+    probe = run_command(['bwrap', '--unshare-ipc', '--unshare-net', '--unshare-pid',
+                         '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', 'true'],
+                        check=False)
     if probe.returncode != 0:
         return f'bubblewrap cannot make its sandbox here: {probe.stderr.strip()}'
     return None
@@ -94,7 +77,8 @@ class Installation:
             raise
 
     def flatpak(self, *args, check=True, prefix=(), **env):
-        return run([*prefix, 'flatpak', *args], check=check, env=dict(self.base_env, **env))
+        return run_command([*prefix, 'flatpak', *args], check=check,
+                           env=dict(self.base_env, **env))
 
     def build_runtime(self):
         """A runtime needs no more than its metadata, a usr folder (what
@@ -135,8 +119,7 @@ class Installation:
         return out.stdout.strip()
 
     def device(self):
-        st = os.stat(self.user_dir)
-        return f'{os.major(st.st_dev)}:{os.minor(st.st_dev)}'
+        return device_text(self.user_dir)
 
     def close(self):
         shutil.rmtree(self.work, ignore_errors=True)
@@ -184,7 +167,7 @@ def update_runs_trigger_after_deploy():
     prefix = ()
     trace = os.path.join(INST.work, 'trace')
     traced = shutil.which('strace') is not None and \
-        run(['strace', '-o', '/dev/null', 'true'], check=False).returncode == 0
+        run_command(['strace', '-o', '/dev/null', 'true'], check=False).returncode == 0
     if traced:
         prefix = ('strace', '-f', '-qq', '-y', '-e', 'trace=execve,syncfs,renameat,renameat2,symlinkat',
                   '-e', 'signal=none', '-o', trace)
@@ -229,39 +212,12 @@ def quiet_on_success():
     assert 'psf-syncfs' not in out.stdout + out.stderr, out.stdout + out.stderr
 
 
-def main():
+def set_up():
+    """The installation every case uses (INST), closed after the last."""
     global INST
-    why = why_not_here()
-    if why:
-        print(f'1..0 # SKIP {why}')
-        return 0
-    try:
-        INST = Installation()
-    except Exception:  # noqa: BLE001 - reported as TAP
-        print('1..1\nnot ok 1 /psf/flatpak/set-up')
-        for line in traceback.format_exc().splitlines():
-            print(f'# {line}')
-        return 1
-    failed = 0
-    try:
-        for number, func in enumerate(TESTS, 1):
-            name = f'/psf/flatpak/{func.__name__.replace("_", "-")}'
-            try:
-                func()
-                print(f'ok {number} {name}')
-            except Skip as skip:
-                print(f'ok {number} {name} # SKIP {skip}')
-            except Exception:  # noqa: BLE001 - every failure is reported as TAP
-                failed += 1
-                print(f'not ok {number} {name}')
-                for line in traceback.format_exc().splitlines():
-                    print(f'# {line}')
-            sys.stdout.flush()
-    finally:
-        INST.close()
-    print(f'1..{len(TESTS)}')
-    return 1 if failed else 0
+    INST = Installation()
+    return INST
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    run('/psf/flatpak/', skip=why_not_here(), setup=set_up)

@@ -16,14 +16,10 @@ import sys
 import tempfile
 import traceback
 
-try:
-    import gi
-except ImportError:
-    print('1..0 # SKIP PyGObject (python3-gi) is not installed for %s' % sys.executable)
-    sys.exit(0)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import require_gi, run, test  # noqa: E402
 
-gi.require_version('GLib', '2.0')
-gi.require_version('Psf', '1')
+require_gi(GLib='2.0', Psf='1')
 from gi.repository import GLib, Psf  # noqa: E402
 
 TREE = tempfile.mkdtemp(prefix='psf-forking-')
@@ -33,14 +29,6 @@ METHODS = {
     'forkserver': (Psf.StartMethod.FORKSERVER, False),
     'forkserver-setup': (Psf.StartMethod.FORKSERVER, True),
 }
-TESTS = []
-
-
-def test(func):
-    TESTS.append(func)
-    return func
-
-
 def new_task(method):
     start_method, setup = METHODS[method]
     task = Psf.SyncfsProcess(paths=[TREE, '/'])
@@ -157,22 +145,8 @@ for _method in METHODS:
     test(mp_fork_case(_method))
 
 
-def main():
-    print('1..%d' % len(TESTS))
-    failed = 0
-    for n, func in enumerate(TESTS, 1):
-        try:
-            func()
-            print('ok %d %s' % (n, func.__name__))
-        except Exception:
-            failed += 1
-            print('not ok %d %s' % (n, func.__name__))
-            for line in traceback.format_exc().splitlines():
-                print('# ' + line)
-        sys.stdout.flush()
-    os.rmdir(TREE)
-    return 1 if failed else 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    try:
+        run()
+    finally:
+        os.rmdir(TREE)

@@ -631,9 +631,9 @@ def main():
             env = dict(os.environ)
             env.update(ISOLATED[name][1])
             if 'PSF_SHIM_SYNCFS_DELAY_MS' in env or 'PSF_SHIM_SYNCFS_ERRNO' in env:
-                shim = os.environ.get('PSF_TEST_SYNCFS_SHIM')
+                shim = os.environ.get('PSF_TEST_FAULT_SHIM')
                 if not shim:
-                    print('ok %d - %s # SKIP the syncfs() shim was not built' % (n, name))
+                    print('ok %d - %s # SKIP the fault shim was not built' % (n, name))
                     continue
                 env['LD_PRELOAD'] = shim
             proc = subprocess.run([sys.executable, os.path.abspath(__file__),

@@ -20,8 +20,10 @@ import threading
 import time
 import weakref
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from psftap import open_fds, run, test  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import open_fds, require_gi, run, test  # noqa: E402
+
+require_gi(GLib='2.0', Gio='2.0', Psf='1')
 
 from gi.repository import Gio, GLib, Psf  # noqa: E402
 import psf  # noqa: E402

@@ -17,8 +17,10 @@ import sys
 import tempfile
 import weakref
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from psftap import open_fds, run, test  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import open_fds, require_gi, run, test  # noqa: E402
+
+require_gi(GLib='2.0', Gio='2.0', Psf='1')
 
 from gi.repository import GLib, Psf  # noqa: E402
 from gi.overrides.Psf import Psf as raw  # noqa: E402  the classes without overrides

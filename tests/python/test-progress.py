@@ -7,7 +7,7 @@
 # each path's result while the child runs, a filesystem counted as done as
 # soon as its flush ends, every result before "exited", the same objects
 # as results() afterwards. The slow filesystem is made with the tests'
-# fault shim (PSF_TEST_SYNCFS_SHIM), preloaded into the spawned helper
+# fault shim (PSF_TEST_FAULT_SHIM), preloaded into the spawned helper
 # only; without it that test is skipped. Prints TAP.
 
 import os
@@ -15,13 +15,10 @@ import sys
 import tempfile
 import time
 
-# The TAP runner of the Python tests, beside this file or one folder up.
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE, os.path.dirname(HERE)]
-import psftap  # noqa: E402
-if hasattr(psftap, 'require_gi'):
-    psftap.require_gi(GLib='2.0', Gio='2.0', Psf='1')
-from psftap import Skip, run, test  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import Skip, require_gi, run, test  # noqa: E402
+
+require_gi(GLib='2.0', Gio='2.0', Psf='1')
 
 from gi.repository import GLib, Psf  # noqa: E402
 
@@ -100,7 +97,7 @@ def every_path_once_before_exited():
 
 @test
 def fast_filesystem_done_while_slow_one_runs():
-    shim = os.environ.get('PSF_TEST_SYNCFS_SHIM')
+    shim = os.environ.get('PSF_TEST_FAULT_SHIM')
     if not shim:
         raise Skip('the fault shim is not built')
     with tempfile.TemporaryDirectory(dir=os.environ.get('G_TEST_BUILDDIR')) as tmp:

@@ -19,8 +19,10 @@ import tempfile
 import textwrap
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from psftap import Skip, run, test  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from psftap import Skip, require_gi, run, test  # noqa: E402
+
+require_gi(GLib='2.0', Gio='2.0', Psf='1')
 
 # How long after SIGINT the script may take to react. A wait that ignores
 # the signal until the child exits takes the child's 30 s.
