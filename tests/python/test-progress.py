@@ -10,10 +10,12 @@
 # fault shim (PSF_TEST_FAULT_SHIM), preloaded into the spawned helper
 # only; without it that test is skipped. Prints TAP.
 
+import gc
 import os
 import sys
 import tempfile
 import time
+import weakref
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from psftap import Skip, require_gi, run, test  # noqa: E402
@@ -123,6 +125,27 @@ def fast_filesystem_done_while_slow_one_runs():
     assert alive, 'the fast result came only once the child had gone'
     assert slow_at - fast_at >= SLOW_MS / 2000, (fast_at, slow_at)
     assert exited - fast_at >= SLOW_MS / 2000, (fast_at, exited)
+
+
+@test
+def handlers_over_their_task_are_let_go_at_the_exit():
+    # As with started/exited: a path-done handler that closes over its task
+    # makes no cycle once the task has exited, without the cyclic GC.
+    gc.collect()
+    gc.disable()
+    try:
+        seen = []
+        task = Psf.SyncfsProcess(['/dev/shm'])
+        (lambda task: task.connect('path-done', lambda t, r: seen.append(task.pid)))(task)
+        task.start()
+        assert task.wait() == 0
+        assert seen == [task.pid], seen
+        # ::exited came through wait(), and with it the release.
+        ref = weakref.ref(task)
+        del task
+        assert ref() is None, 'the path-done handler keeps its exited task'
+    finally:
+        gc.enable()
 
 
 if __name__ == '__main__':

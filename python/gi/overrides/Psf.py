@@ -16,8 +16,9 @@
 #                          in a running asyncio loop (see psf.aio)
 #   task.start()           inside a running asyncio loop, the task is tied to
 #                          that loop (unless a context was pushed)
-#   started/exited handlers are let go once the task has exited, so a
-#                          handler that closes over its task makes no cycle
+#   started/exited (and SyncfsProcess's path-done) handlers are let go
+#                          once the task has exited, so a handler that
+#                          closes over its task makes no cycle
 #   SyncfsProcess(paths=...) and set_paths() take str, bytes, os.PathLike
 #   SyncfsResult           repr/str, .path, .status, .errno, .device (major,
 #                          minor), .device_text "254:0"
@@ -38,6 +39,8 @@ Psf = get_introspection_module('Psf')
 __all__ = []
 
 _ONCE_SIGNALS = ('started', 'exited')
+# Emitted any number of times, but never after the exit.
+_UNTIL_EXIT_SIGNALS = ('path-done',)
 
 
 def _running_asyncio_loop():
@@ -78,8 +81,22 @@ class _OnceHandler:
             self.release()
 
 
-def _release_started_handlers(task, *unused):
-    for handler in task.__dict__.pop('_psf_started_handlers', ()):
+class _UntilExitHandler(_OnceHandler):
+    """A handler of a signal that comes any number of times while the task
+    runs, never after: it keeps the callable until the exit (see
+    _OnceHandler)."""
+
+    __slots__ = ()
+
+    def __call__(self, *signal_args):
+        func, args = self.func, self.args
+        if func is None:
+            return None
+        return func(*(signal_args + args))
+
+
+def _release_until_exit_handlers(task, *unused):
+    for handler in task.__dict__.pop('_psf_until_exit_handlers', ()):
         handler.release()
 
 
@@ -173,19 +190,23 @@ class Task(Psf.Task):
 
     def _connect_once(self, connect, detailed_signal, handler, args):
         name = detailed_signal.split('::', 1)[0].replace('_', '-')
-        if name not in _ONCE_SIGNALS or not callable(handler):
+        if name not in _ONCE_SIGNALS + _UNTIL_EXIT_SIGNALS or not callable(handler):
             return connect(self, detailed_signal, handler, *args)
-        once = _OnceHandler(handler, args)
+        if name in _ONCE_SIGNALS:
+            once = _OnceHandler(handler, args)
+        else:
+            once = _UntilExitHandler(handler, args)
         if Psf.Task.get_state(self) == Psf.TaskState.EXITED:
-            # Neither signal comes after the exit: nothing to hold on to.
+            # None of them comes after the exit: nothing to hold on to.
             once.release()
-        elif name == 'started':
-            # A task cancelled before start() never emits ::started: its
-            # handlers are let go at the exit.
-            handlers = self.__dict__.get('_psf_started_handlers')
+        elif name != 'exited':
+            # A task cancelled before start() never emits ::started, and
+            # ::path-done may come many times: their handlers are let go at
+            # the exit.
+            handlers = self.__dict__.get('_psf_until_exit_handlers')
             if handlers is None:
-                handlers = self.__dict__['_psf_started_handlers'] = []
-                Psf.Task.connect(self, 'exited', _release_started_handlers)
+                handlers = self.__dict__['_psf_until_exit_handlers'] = []
+                Psf.Task.connect(self, 'exited', _release_until_exit_handlers)
             handlers.append(once)
         return connect(self, detailed_signal, once)
 
