@@ -147,9 +147,8 @@ psf_syncfs_process_prepare (PsfForkProcess  *process,
   header.flags = self->sync_fallback ? PSF_SYNCFS_FLAG_SYNC_FALLBACK : 0;
   header.n_paths = n;
 
-  /* A record per path and the plan, or one saying why the routine could
-   * not run. */
-  psf_fork_process_set_report_bound (process, ((gsize) n + 2) * sizeof (PsfSyncfsRecord));
+  psf_fork_process_set_report_bound (process,
+                                     PSF_SYNCFS_REPORT_MAX_RECORDS (n) * sizeof (PsfSyncfsRecord));
 
   input = g_byte_array_new ();
   g_byte_array_append (input, (const guint8 *) &header, sizeof header);

@@ -67,6 +67,11 @@ typedef struct
  * range), so the format stays the same for them. */
 #define PSF_SYNCFS_INDEX_PLAN (UINT32_MAX - 1)
 
+/* The most records the routine writes on @n_paths paths: one a path and
+ * the plan, or a failure record. A parent that reads the report only once
+ * the child has exited gives the channel room for this many. */
+#define PSF_SYNCFS_REPORT_MAX_RECORDS(n_paths) ((size_t) (n_paths) + 2)
+
 /* Fills @record (every byte: no stack garbage goes to the parent). @error
  * is 0 or an errno up to PSF_CHILD_MAX_ERRNO. Async-signal-safe. */
 void psf_wire_report_encode         (PsfSyncfsRecord *record,

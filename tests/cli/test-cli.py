@@ -1175,11 +1175,16 @@ def processes_with_arg(arg):
 
 
 def children_of(pid):
+    """The children of every thread of @pid (the program makes its child
+    from a thread of its own)."""
+    children = []
     try:
-        with open('/proc/%d/task/%d/children' % (pid, pid)) as f:
-            return [int(c) for c in f.read().split()]
+        for task in os.listdir('/proc/%d/task' % pid):
+            with open('/proc/%d/task/%s/children' % (pid, task)) as f:
+                children += [int(c) for c in f.read().split()]
     except OSError:
-        return []
+        pass
+    return children
 
 
 def fds_of(pid):
@@ -1239,11 +1244,16 @@ def front_maps_no_glib(tmp):
         check(len(children) == 1, 'children %r' % children)
         maps = maps_of(proc.pid)
         check(not any(lib in maps for lib in GLIB_LIBRARIES), maps)
-        check(fds_of(proc.pid) == [0, 1, 2, 3, extra_write], fds_of(proc.pid))
-        # The child: stdio, the write end of the report channel (the pipe
-        # of the front's fd 3) and what the routine has open: no pipe of
-        # the front's caller.
-        report = os.readlink('/proc/%d/fd/3' % proc.pid)
+        # The program: stdio, what it was given, and both ends of its
+        # report channel (one pipe).
+        fds = fds_of(proc.pid)
+        own = [fd for fd in fds if fd > 2 and fd != extra_write]
+        links = {os.readlink('/proc/%d/fd/%d' % (proc.pid, fd)) for fd in own}
+        check(fds[:3] == [0, 1, 2] and extra_write in fds and len(own) == 2 and len(links) == 1
+              and list(links)[0].startswith('pipe:'), (fds, links))
+        report = links.pop()
+        # The child: stdio, the write end of the report channel and what
+        # the routine has open: no pipe of the program's caller.
         pipes = [os.readlink('/proc/%d/fd/%d' % (children[0], fd))
                  for fd in fds_of(children[0]) if fd > 2]
         pipes = [link for link in pipes if link.startswith('pipe:')]
