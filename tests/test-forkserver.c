@@ -47,23 +47,6 @@ sync_run (const char *path)
   return psf_task_get_returncode (PSF_TASK (proc));
 }
 
-/* The parent pid of @pid, or 0. */
-static GPid
-parent_of (GPid pid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *close_paren;
-  char state;
-  int ppid;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
-      (close_paren = strrchr (contents, ')')) == NULL ||
-      sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
-    return 0;
-  return ppid;
-}
-
 /* Waits (iterating the context) until the task's child exists. */
 static void
 wait_for_child (PsfTask *task)
@@ -75,6 +58,27 @@ wait_for_child (PsfTask *task)
   for (guint i = 0; i < 2000 && !g_file_test (path, G_FILE_TEST_EXISTS); i++)
     g_usleep (1000);
   g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+}
+
+/* Starts a task over / whose child then sits in the shim's syncfs() for
+ * @delay_ms (PSF_SHIM_SYNCFS_DELAY_MS, which the child reads at the call),
+ * a server's fork if @setup (a set-up option), and returns once the child
+ * exists. */
+static PsfSyncfsProcess *
+start_slow_child (const char *delay_ms,
+                  gboolean    setup)
+{
+  g_autoptr(GError) error = NULL;
+  PsfSyncfsProcess *proc;
+
+  g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", delay_ms, TRUE);
+  proc = sync_new ("/");
+  if (setup)
+    g_object_set (proc, "umask", 022, NULL);
+  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
+  g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
+  wait_for_child (PSF_TASK (proc));
+  return proc;
 }
 
 /* Kills the server and waits until it is dead (a zombie of ours until the
@@ -141,13 +145,9 @@ test_crash_while_running (void)
    * server and is reaped as usual; the next task finds the server gone,
    * says so and has a new one. (Builds with AddressSanitizer only fork:
    * there the child is the server's, as below.) */
-  g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "300", TRUE);
-  proc = sync_new ("/");
-  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
-  g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
-  wait_for_child (PSF_TASK (proc));
+  proc = start_slow_child ("300", FALSE);
   g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*forkserver*killed by signal 9*");
-  if (parent_of (psf_subprocess_get_pid (PSF_SUBPROCESS (proc))) == getpid ())
+  if (psf_test_proc_parent (psf_subprocess_get_pid (PSF_SUBPROCESS (proc))) == getpid ())
     {
       kill_server (server);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
@@ -168,12 +168,7 @@ test_crash_while_running (void)
   /* A child of the server's (a set-up option makes it a fork) sits in
    * syncfs() for a minute: only the crash ends it, and it goes with the
    * server (PR_SET_PDEATHSIG): reported killed, not waited for. */
-  g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
-  proc = sync_new ("/");
-  g_object_set (proc, "umask", 022, NULL);
-  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
-  g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
-  wait_for_child (PSF_TASK (proc));
+  proc = start_slow_child ("60000", TRUE);
 
   g_test_expect_message ("Psf", G_LOG_LEVEL_WARNING, "*forkserver*killed by signal 9*");
   kill_server (server);
@@ -196,12 +191,8 @@ test_cancel (void)
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
 
-  g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
-  proc = sync_new ("/");
-  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
-  g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
+  proc = start_slow_child ("60000", FALSE);
   server = psf_test_forkserver_pid ();
-  wait_for_child (PSF_TASK (proc));
 
   /* SIGTERM reaches a child that is not ours. */
   psf_task_cancel (PSF_TASK (proc));
@@ -217,12 +208,7 @@ test_cancel (void)
 
   /* The same for a child of the server's (set-up options: a fork), which
    * is not ours to reap: the signal still reaches it, the exit is relayed. */
-  g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
-  proc = sync_new ("/");
-  g_object_set (proc, "umask", 022, NULL);
-  psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
-  g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
-  wait_for_child (PSF_TASK (proc));
+  proc = start_slow_child ("60000", TRUE);
   psf_task_cancel (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
@@ -266,13 +252,7 @@ test_child_affinity (void)
       g_autofree char *theirs = NULL;
       GPid pid;
 
-      g_setenv ("PSF_SHIM_SYNCFS_DELAY_MS", "60000", TRUE);
-      proc = sync_new ("/");
-      if (setup)
-        g_object_set (proc, "umask", 022, NULL);
-      psf_test_assert_ok (psf_task_start (PSF_TASK (proc), &error), error);
-      g_unsetenv ("PSF_SHIM_SYNCFS_DELAY_MS");
-      wait_for_child (PSF_TASK (proc));
+      proc = start_slow_child ("60000", setup);
 
       /* Asleep: in the shim's syncfs(), past the unbinding. */
       pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
@@ -321,11 +301,8 @@ test_fd_map (void)
 static GHashTable *
 describe (PsfTestDescribe *proc)
 {
-  g_autoptr(GError) error = NULL;
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   GBytes *report;
   g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
 
   psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 20000);
@@ -333,15 +310,7 @@ describe (PsfTestDescribe *proc)
 
   report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
   text = g_strndup (g_bytes_get_data (report, NULL), g_bytes_get_size (report));
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *eq = strchr (lines[i], '=');
-
-      if (eq != NULL)
-        g_hash_table_insert (table, g_strndup (lines[i], eq - lines[i]), g_strdup (eq + 1));
-    }
-  return table;
+  return psf_test_describe_parse (text);
 }
 
 static void

@@ -71,10 +71,7 @@ child_new (Child *c,
 static GHashTable *
 child_run (Child *c)
 {
-  g_autoptr(GError) error = NULL;
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *text = NULL;
-  g_auto(GStrv) lines = NULL;
 
   psf_test_assert_started (PSF_TASK (c->proc));
   psf_test_run_until_exited (PSF_TASK (c->proc), 20000);
@@ -98,16 +95,7 @@ child_run (Child *c)
 
       text = g_strndup (g_bytes_get_data (report, NULL), g_bytes_get_size (report));
     }
-
-  lines = g_strsplit (text, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *eq = strchr (lines[i], '=');
-
-      if (eq != NULL)
-        g_hash_table_insert (table, g_strndup (lines[i], eq - lines[i]), g_strdup (eq + 1));
-    }
-  return table;
+  return psf_test_describe_parse (text);
 }
 
 static void

@@ -33,16 +33,6 @@ run_checked (PsfStartMethod      method,
   return proc;
 }
 
-static PsfSyncfsResult *
-result_at (PsfSyncfsProcess *proc,
-           guint             i)
-{
-  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
-
-  g_assert_cmpuint (i, <, results->len);
-  return g_ptr_array_index (results, i);
-}
-
 static void
 test_eio (gconstpointer data)
 {
@@ -60,13 +50,15 @@ test_eio (gconstpointer data)
   g_unsetenv ("PSF_SHIM_SYNCFS_ERRNO");
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 0)), ==, PSF_SYNCFS_STATUS_FAILED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 0)), ==, EIO);
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 1)), ==, PSF_SYNCFS_STATUS_SKIPPED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 1)), ==, ENOENT);
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 0)), ==,
+                   PSF_SYNCFS_STATUS_FAILED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 0)), ==, EIO);
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 1)), ==,
+                   PSF_SYNCFS_STATUS_SKIPPED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 1)), ==, ENOENT);
 
   /* Every filesystem is still tried. */
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 2)), ==, EIO);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 2)), ==, EIO);
 
   g_assert_false (check.ok);
   g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
@@ -96,8 +88,9 @@ test_enosys (gconstpointer data)
 
   /* Without the fallback: returncode 1 and the reason. */
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 0)), ==, PSF_SYNCFS_STATUS_FAILED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 0)), ==, ENOSYS);
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 0)), ==,
+                   PSF_SYNCFS_STATUS_FAILED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 0)), ==, ENOSYS);
   g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
   expected = g_strdup_printf ("syncfs(%s): %s", build_dir, g_strerror (ENOSYS));
   g_assert_cmpstr (check.error->message, ==, expected);
@@ -107,8 +100,9 @@ test_enosys (gconstpointer data)
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (fallback)), ==, 0);
   g_assert_no_error (check2.error);
   g_assert_true (check2.ok);
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (fallback, 0)), ==, PSF_SYNCFS_STATUS_SYNCED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (fallback, 0)), ==, ENOSYS);
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (fallback, 0)), ==,
+                   PSF_SYNCFS_STATUS_SYNCED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (fallback, 0)), ==, ENOSYS);
 }
 
 static void

@@ -6,13 +6,12 @@
  * PSF_FAULT rule makes syncfs() sleep on one filesystem only (a directory
  * made for the test on the disk the build tree is on), while the other
  * one (/dev/shm, a tmpfs) is flushed at once. The rule reaches a FORK
- * child through psf_fault_configure() in this process, the SPAWN helper
+ * child through this process (psf_test_arm_faults()), the SPAWN helper
  * and a FORKSERVER child through their environment.
  */
 
 #include "config.h"
 
-#include <dlfcn.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -22,8 +21,6 @@
 
 /* How long syncfs() sleeps on the slow filesystem. */
 #define SLOW_MS 1500
-
-static int (*fault_configure) (const char *spec);
 
 typedef struct
 {
@@ -118,14 +115,10 @@ progress_run (Progress           *p,
   p->times_us = g_array_new (FALSE, FALSE, sizeof (gint64));
   p->child_states = g_array_new (FALSE, FALSE, sizeof (char));
   p->planned_at_first_flush = -2;
-  p->proc = psf_syncfs_process_new (paths);
+  p->proc = psf_test_syncfs_new (method, paths);
   g_assert_cmpint (psf_syncfs_process_get_n_filesystems (p->proc), ==, -1);
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (p->proc), method);
   if (fault_spec != NULL)
-    {
-      g_assert_cmpint (fault_configure (fault_spec), ==, 0);
-      psf_test_give_fault_rules (PSF_SPAWN_PROCESS (p->proc), fault_spec);
-    }
+    psf_test_arm_faults (PSF_SPAWN_PROCESS (p->proc), fault_spec);
   g_signal_connect (p->proc, "started", G_CALLBACK (started_cb), p);
   g_signal_connect (p->proc, "path-done", G_CALLBACK (path_done_cb), p);
   g_signal_connect (p->proc, "exited", G_CALLBACK (exited_cb), p);
@@ -134,7 +127,7 @@ progress_run (Progress           *p,
   psf_test_assert_started (PSF_TASK (p->proc));
   psf_test_run_until_exited (PSF_TASK (p->proc), 30000);
   if (fault_spec != NULL)
-    fault_configure (NULL);
+    psf_test_disarm_faults (NULL);
 }
 
 /* The index in @p->results of the result about @path, or -1. */
@@ -181,18 +174,6 @@ assert_reported_once (Progress           *p,
     }
 }
 
-static gboolean
-shim_ready (void)
-{
-  fault_configure = dlsym (RTLD_DEFAULT, "psf_fault_configure");
-  if (fault_configure == NULL)
-    {
-      g_test_skip ("the fault shim is not preloaded");
-      return FALSE;
-    }
-  return TRUE;
-}
-
 /* A fast filesystem's result arrives while a slow one is still being
  * synced: before the slow one's, with the child still running, well
  * before ::exited. FORK syncs one filesystem after the other, so the fast
@@ -215,8 +196,7 @@ test_fast_before_slow (gconstpointer data)
   int at_fast, at_slow;
   char state;
 
-  if (!shim_ready ())
-    return;
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
   slow = g_mkdtemp (g_steal_pointer (&template));
   g_assert_nonnull (slow);
   if (stat (fast, &fast_st) != 0 || stat (slow, &slow_st) != 0 ||

@@ -68,15 +68,6 @@ make_file (Fixture    *f,
   return path;
 }
 
-static guint64
-device_of (const char *path)
-{
-  struct stat st;
-
-  g_assert_no_errno (stat (path, &st));
-  return st.st_dev;
-}
-
 /* Runs a PsfSyncfsProcess over @paths with the fixture's method and
  * returns it exited. */
 static PsfSyncfsProcess *
@@ -96,16 +87,6 @@ run_sync (Fixture            *f,
   return proc;
 }
 
-static PsfSyncfsResult *
-result_at (PsfSyncfsProcess *proc,
-           guint             i)
-{
-  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
-
-  g_assert_cmpuint (i, <, results->len);
-  return g_ptr_array_index (results, i);
-}
-
 static guint
 n_results (PsfSyncfsProcess *proc)
 {
@@ -121,7 +102,7 @@ assert_result (PsfSyncfsProcess *proc,
                PsfSyncfsStatus   status,
                int               error_number)
 {
-  PsfSyncfsResult *result = result_at (proc, i);
+  PsfSyncfsResult *result = psf_test_result_at (proc, i);
 
   g_assert_cmpstr (psf_syncfs_result_get_path (result), ==, path);
   g_assert_cmpint (psf_syncfs_result_get_status (result), ==, status);
@@ -169,8 +150,9 @@ test_regular_file (Fixture       *f,
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, file, PSF_SYNCFS_STATUS_SYNCED, 0);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (file));
-  text = psf_syncfs_result_to_string (result_at (proc, 0));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (file));
+  text = psf_syncfs_result_to_string (psf_test_result_at (proc, 0));
   g_assert_true (g_str_has_prefix (text, file));
   g_assert_nonnull (strstr (text, "synced"));
 }
@@ -184,7 +166,8 @@ test_directory (Fixture       *f,
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, f->tmpdir, PSF_SYNCFS_STATUS_SYNCED, 0);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (f->tmpdir));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (f->tmpdir));
 }
 
 static void
@@ -201,7 +184,8 @@ test_duplicates (Fixture       *f,
   assert_result (proc, 1, f->tmpdir, PSF_SYNCFS_STATUS_DUPLICATE, 0);
   assert_result (proc, 2, b, PSF_SYNCFS_STATUS_DUPLICATE, 0);
   for (guint i = 0; i < 3; i++)
-    g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, i)), ==, device_of (a));
+    g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, i)), ==,
+                      psf_test_device_of (a));
 }
 
 static guint
@@ -244,7 +228,8 @@ test_fifo_never_opened (Fixture       *f,
   proc = run_sync (f, paths);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, fifo, PSF_SYNCFS_STATUS_SYNCED, 0);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (f->tmpdir));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (f->tmpdir));
   g_assert_cmpuint (count_open_events (inotify_fd), ==, 0);
 
   /* The watch does see an open: a regular file is opened. */
@@ -281,7 +266,7 @@ test_two_filesystems (Fixture       *f,
   g_autoptr(PsfSyncfsProcess) proc = NULL;
 
   if (!g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ||
-      device_of ("/dev/shm") == device_of (build_dir))
+      psf_test_device_of ("/dev/shm") == psf_test_device_of (build_dir))
     {
       g_test_skip ("/dev/shm is missing or on the build directory's filesystem");
       return;
@@ -295,8 +280,10 @@ test_two_filesystems (Fixture       *f,
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, shm_dir, PSF_SYNCFS_STATUS_SYNCED, 0);
   assert_result (proc, 1, build_dir, PSF_SYNCFS_STATUS_SYNCED, 0);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of ("/dev/shm"));
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 1)), ==, device_of (build_dir));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of ("/dev/shm"));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 1)), ==,
+                    psf_test_device_of (build_dir));
 }
 
 static void
@@ -318,7 +305,8 @@ test_relative_path (Fixture       *f,
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
   assert_result (proc, 0, "relative", PSF_SYNCFS_STATUS_SYNCED, 0);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (file));
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (file));
 }
 
 static void

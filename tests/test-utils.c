@@ -40,6 +40,22 @@ psf_test_describe_init (PsfTestDescribe *self)
 {
 }
 
+GHashTable *
+psf_test_describe_parse (const char *text)
+{
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      const char *eq = strchr (lines[i], '=');
+
+      if (eq != NULL)
+        g_hash_table_insert (table, g_strndup (lines[i], eq - lines[i]), g_strdup (eq + 1));
+    }
+  return table;
+}
+
 guint
 psf_test_count_fds (void)
 {
@@ -53,51 +69,141 @@ psf_test_count_fds (void)
   return n - 1;
 }
 
-guint
-psf_test_count_zombies (void)
+gboolean
+psf_test_under_valgrind (void)
+{
+  return g_getenv ("PSF_UNDER_VALGRIND") != NULL;
+}
+
+void
+psf_test_drain_context (void)
+{
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+guint64
+psf_test_device_of (const char *path)
+{
+  struct stat st;
+
+  g_assert_no_errno (stat (path, &st));
+  return (guint64) st.st_dev;
+}
+
+PsfSyncfsProcess *
+psf_test_syncfs_new (PsfStartMethod      method,
+                     const char * const *paths)
+{
+  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+
+  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
+  return proc;
+}
+
+PsfSyncfsResult *
+psf_test_result_at (PsfSyncfsProcess *proc,
+                    guint             i)
+{
+  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
+
+  g_assert_cmpuint (i, <, results->len);
+  return g_ptr_array_index (results, i);
+}
+
+/* What /proc/@pid/stat says of a process. */
+typedef struct
+{
+  char comm[64];
+  char state;
+  int  ppid;
+} ProcStat;
+
+/* Reads /proc/@pid/stat (@pid as text, a /proc entry's name); FALSE when
+ * the process is gone or the line does not parse. */
+static gboolean
+proc_stat_read (const char *pid,
+                ProcStat   *st)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%s/stat", pid);
+  g_autofree char *contents = NULL;
+  const char *open_paren;
+  const char *close_paren;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+  /* The name is between the first "(" and the last ")": it may hold either. */
+  open_paren = strchr (contents, '(');
+  close_paren = strrchr (contents, ')');
+  if (open_paren == NULL || close_paren == NULL || close_paren < open_paren ||
+      sscanf (close_paren + 1, " %c %d", &st->state, &st->ppid) != 2)
+    return FALSE;
+  g_strlcpy (st->comm, open_paren + 1,
+             MIN (sizeof st->comm, (gsize) (close_paren - open_paren)));
+  return TRUE;
+}
+
+/* This process's children, as pid -> ProcStat (the table is the caller's). */
+static GHashTable *
+children_read (void)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  GHashTable *children = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  int self = getpid ();
   const char *name;
-  pid_t self = getpid ();
-  guint n = 0;
 
   g_assert_nonnull (dir);
   while ((name = g_dir_read_name (dir)) != NULL)
     {
-      g_autofree char *path = NULL;
-      g_autofree char *contents = NULL;
-      const char *close_paren;
-      char state;
-      int ppid;
+      ProcStat st;
 
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_strdup_printf ("/proc/%s/stat", name);
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        continue;
-      close_paren = strrchr (contents, ')');
-      if (close_paren == NULL || sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
-        continue;
-      if (ppid == self && state == 'Z')
-        n++;
+      if (g_ascii_isdigit (name[0]) && proc_stat_read (name, &st) && st.ppid == self)
+        g_hash_table_insert (children, GINT_TO_POINTER (atoi (name)),
+                             g_memdup2 (&st, sizeof st));
     }
+  return children;
+}
+
+guint
+psf_test_count_zombies (void)
+{
+  g_autoptr(GHashTable) children = children_read ();
+  GHashTableIter iter;
+  ProcStat *st;
+  guint n = 0;
+
+  g_hash_table_iter_init (&iter, children);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &st))
+    if (st->state == 'Z')
+      n++;
   return n;
+}
+
+/* /proc/@pid/stat, read into @st. */
+static gboolean
+proc_stat_read_pid (GPid      pid,
+                    ProcStat *st)
+{
+  char text[16];
+
+  g_snprintf (text, sizeof text, "%d", (int) pid);
+  return proc_stat_read (text, st);
 }
 
 char
 psf_test_proc_state (GPid pid)
 {
-  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
-  g_autofree char *contents = NULL;
-  const char *close_paren;
-  char state;
+  ProcStat st;
 
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return 0;
-  close_paren = strrchr (contents, ')');
-  if (close_paren == NULL || sscanf (close_paren + 1, " %c", &state) != 1)
-    return 0;
-  return state;
+  return proc_stat_read_pid (pid, &st) ? st.state : 0;
+}
+
+GPid
+psf_test_proc_parent (GPid pid)
+{
+  ProcStat st;
+
+  return proc_stat_read_pid (pid, &st) ? st.ppid : 0;
 }
 
 static gboolean
@@ -403,33 +509,16 @@ psf_test_root_is_mount_point (void)
 GArray *
 psf_test_children_named (const char *comm)
 {
-  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  g_autoptr(GHashTable) children = children_read ();
   GArray *pids = g_array_new (FALSE, FALSE, sizeof (GPid));
-  const char *name;
+  GHashTableIter iter;
+  gpointer pid;
+  ProcStat *st;
 
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = NULL;
-      g_autofree char *contents = NULL;
-      const char *open_paren;
-      const char *close_paren;
-      char state;
-      int ppid;
-
-      if (!g_ascii_isdigit (name[0]))
-        continue;
-      path = g_strdup_printf ("/proc/%s/stat", name);
-      if (!g_file_get_contents (path, &contents, NULL, NULL))
-        continue;
-      open_paren = strchr (contents, '(');
-      close_paren = strrchr (contents, ')');
-      if (open_paren == NULL || close_paren == NULL ||
-          sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2 || ppid != getpid () ||
-          state == 'Z' || (size_t) (close_paren - open_paren - 1) != strlen (comm) ||
-          strncmp (open_paren + 1, comm, strlen (comm)) != 0)
-        continue;
-      g_array_append_val (pids, (GPid) { atoi (name) });
-    }
+  g_hash_table_iter_init (&iter, children);
+  while (g_hash_table_iter_next (&iter, &pid, (gpointer *) &st))
+    if (st->state != 'Z' && strcmp (st->comm, comm) == 0)
+      g_array_append_val (pids, (GPid) { GPOINTER_TO_INT (pid) });
   return pids;
 }
 

@@ -15,6 +15,25 @@ guint       psf_test_count_fds          (void);
 /* Number of zombie children of this process. */
 guint       psf_test_count_zombies      (void);
 
+/* Whether the test runs under valgrind (PSF_UNDER_VALGRIND, set by the
+ * valgrind test setup): slow, so some cases do less. */
+gboolean    psf_test_under_valgrind     (void);
+
+/* Dispatches what is ready in the default main context, without
+ * blocking, until nothing is. */
+void        psf_test_drain_context      (void);
+
+/* The device of the filesystem that holds @path, which must exist. */
+guint64     psf_test_device_of          (const char *path);
+
+/* A new PsfSyncfsProcess over @paths that will start with @method. */
+PsfSyncfsProcess *psf_test_syncfs_new   (PsfStartMethod      method,
+                                         const char * const *paths);
+
+/* The @i-th result of @proc, which must have one (owned by @proc). */
+PsfSyncfsResult *psf_test_result_at     (PsfSyncfsProcess *proc,
+                                         guint             i);
+
 /* Iterates the thread-default context until @task has exited, failing the
  * test after @timeout_ms. */
 void        psf_test_run_until_exited   (PsfTask *task,
@@ -131,6 +150,9 @@ void        psf_test_crowd_exited_cb    (PsfTask  *task,
 #define PSF_TEST_TYPE_DESCRIBE (psf_test_describe_get_type ())
 G_DECLARE_FINAL_TYPE (PsfTestDescribe, psf_test_describe, PSF_TEST, DESCRIBE, PsfForkProcess)
 
+/* The key=value lines of a describe report (@text) as a table. */
+GHashTable *psf_test_describe_parse     (const char *text);
+
 /* A close-on-exec pipe whose ends are numbered 10 and up: a source fd
  * given to take_fd() stays clear of the fds the start methods use
  * themselves. */
@@ -154,6 +176,9 @@ char       *psf_test_find_cgroup2_mount (void);
 
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
+
+/* The parent of @pid (/proc/@pid/stat), or 0 if it is gone. */
+GPid        psf_test_proc_parent        (GPid pid);
 
 /* The helper (PSF_CHILD_PATH), at a path any user can execute: the build
  * tree's when every directory above it lets others through, else a copy

@@ -68,18 +68,11 @@ fixture_setup (Fixture       *f,
 }
 
 static void
-drain_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   psf_test_disarm_faults (NULL);
-  drain_context ();
+  psf_test_drain_context ();
 
   /* Checked, not assumed: nothing of the test is left in this process. */
   g_assert_cmpuint (psf_test_count_fds (), ==, f->fds_before);
@@ -101,18 +94,8 @@ assert_finalized (gpointer task)
 
   g_object_add_weak_pointer (G_OBJECT (task), &weak);
   g_object_unref (task);
-  drain_context ();
+  psf_test_drain_context ();
   g_assert_null (weak);
-}
-
-static PsfSyncfsProcess *
-syncfs_new (PsfStartMethod      method,
-            const char * const *paths)
-{
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
-
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
-  return proc;
 }
 
 static void
@@ -136,11 +119,8 @@ static void
 assert_synced (PsfSyncfsProcess *proc,
                guint             i)
 {
-  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
-  PsfSyncfsResult *result;
+  PsfSyncfsResult *result = psf_test_result_at (proc, i);
 
-  g_assert_cmpuint (i, <, results->len);
-  result = g_ptr_array_index (results, i);
   g_assert_cmpint (psf_syncfs_result_get_errno (result), ==, 0);
   if (psf_syncfs_result_get_status (result) != PSF_SYNCFS_STATUS_DUPLICATE)
     g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SYNCED);
@@ -204,70 +184,72 @@ assert_start_fails_in (PsfTask    *task,
 
 /* ---- faults in the host: start() must fail cleanly ------------------------ */
 
+/* A SyncfsProcess over the fixture's file, started with @method, whose
+ * start() the host fault @rule makes fail with PSF_ERROR_SPAWN and
+ * @expected; without the fault it then starts and syncs the file, and
+ * goes. */
 static void
-test_host_pipe2 (Fixture       *f,
-                 gconstpointer  data)
+assert_host_fault_fails_start (Fixture        *f,
+                               PsfStartMethod  method,
+                               const char     *rule,
+                               const char     *expected)
 {
   const char *paths[] = { f->file, NULL };
-  g_autofree char *expected = g_strdup_printf ("pipe2(): %s", g_strerror (EMFILE));
-  PsfSyncfsProcess *proc;
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (method, paths);
 
-  PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (NULL, "pipe2,errno=EMFILE,where=host");
+  psf_test_arm_faults (NULL, rule);
   assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
   assert_synced (proc, 0);
   assert_finalized (proc);
 }
 
 static void
+test_host_pipe2 (Fixture       *f,
+                 gconstpointer  data)
+{
+  g_autofree char *expected = g_strdup_printf ("pipe2(): %s", g_strerror (EMFILE));
+
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  assert_host_fault_fails_start (f, f->method, "pipe2,errno=EMFILE,where=host", expected);
+}
+
+static void
 test_host_memfd_create (Fixture       *f,
                         gconstpointer  data)
 {
-  const char *paths[] = { f->file, NULL };
   g_autofree char *expected = g_strdup_printf ("memfd_create(): %s", g_strerror (ENOMEM));
-  PsfSyncfsProcess *proc;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  psf_test_arm_faults (NULL, "memfd_create,errno=ENOMEM,where=host");
-  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
-  assert_finalized (proc);
+  assert_host_fault_fails_start (f, PSF_START_METHOD_SPAWN,
+                                 "memfd_create,errno=ENOMEM,where=host", expected);
 }
 
 static void
 test_host_write_input (Fixture       *f,
                        gconstpointer  data)
 {
-  const char *paths[] = { f->file, NULL };
   g_autofree char *expected = g_strdup_printf ("write(memfd): %s", g_strerror (ENOSPC));
-  PsfSyncfsProcess *proc;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  psf_test_arm_faults (NULL, "write,errno=ENOSPC,path=/memfd:psf-input*,where=host");
-  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
-  assert_finalized (proc);
+  assert_host_fault_fails_start (f, PSF_START_METHOD_SPAWN,
+                                 "write,errno=ENOSPC,path=/memfd:psf-input*,where=host",
+                                 expected);
 }
 
 static void
 test_host_posix_spawn (Fixture       *f,
                        gconstpointer  data)
 {
-  const char *paths[] = { f->file, NULL };
   const char *helper = g_getenv ("PSF_CHILD_PATH");
   g_autofree char *expected = NULL;
-  PsfSyncfsProcess *proc;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
   g_assert_nonnull (helper);
   /* The message names the helper's path and the errno text (not the
    * syscall: for a person, "cannot run the helper" is the useful part). */
   expected = g_strdup_printf ("Cannot run the helper %s: %s", helper, g_strerror (EAGAIN));
-  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
-  psf_test_arm_faults (NULL, "posix_spawn,errno=EAGAIN,where=host");
-  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
-  assert_finalized (proc);
+  assert_host_fault_fails_start (f, PSF_START_METHOD_SPAWN,
+                                 "posix_spawn,errno=EAGAIN,where=host", expected);
 }
 
 static int
@@ -281,17 +263,13 @@ static void
 test_host_fork (Fixture       *f,
                 gconstpointer  data)
 {
-  const char *paths[] = { f->file, NULL };
   g_autofree char *expected = g_strdup_printf ("fork(): %s", g_strerror (EAGAIN));
-  PsfSyncfsProcess *proc;
   PsfForkProcess *func;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
 
-  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
-  psf_test_arm_faults (NULL, "fork,errno=EAGAIN,where=host");
-  assert_start_fails (PSF_TASK (proc), PSF_ERROR_SPAWN, expected);
-  assert_finalized (proc);
+  assert_host_fault_fails_start (f, PSF_START_METHOD_FORK, "fork,errno=EAGAIN,where=host",
+                                 expected);
 
   func = psf_fork_process_new_with_func (exit_func, GINT_TO_POINTER (0), NULL);
   psf_test_arm_faults (NULL, "fork,errno=ENOMEM,where=host");
@@ -345,7 +323,7 @@ test_host_no_pidfd (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "pidfd_open,errno=ENOSYS,where=host;syncfs,action=hang,where=child");
   psf_test_assert_started (PSF_TASK (proc));
@@ -362,19 +340,24 @@ test_host_no_pidfd (Fixture       *f,
 }
 
 /* A SyncfsProcess of @paths with @f's start method, run to its end
- * (wait_check) with the host-side rules @spec armed, which must have
- * injected a fault. */
+ * (wait_check) with the rules @spec armed in this process, which a FORK
+ * child copies, and removed afterwards. Host rules (@host) must have
+ * injected a fault here; child rules also go into the task's environment,
+ * for the helper or a forkserver child (a set-up option with it: see
+ * psf_test_give_fault_rules()). */
 static PsfSyncfsProcess *
-run_with_host_faults (Fixture            *f,
-                      const char * const *paths,
-                      const char         *spec,
-                      PsfTestCheck       *check)
+run_with_faults (Fixture            *f,
+                 const char * const *paths,
+                 const char         *spec,
+                 gboolean            host,
+                 PsfTestCheck       *check)
 {
-  PsfSyncfsProcess *proc = syncfs_new (f->method, paths);
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (f->method, paths);
 
-  psf_test_arm_faults (NULL, spec);
+  psf_test_arm_faults (host ? NULL : PSF_SPAWN_PROCESS (proc), spec);
   psf_test_run_checked (PSF_TASK (proc), check);
-  g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
+  if (host)
+    g_assert_cmpuint (psf_test_fault_hits (), >=, 1);
   psf_test_disarm_faults (NULL);
   return proc;
 }
@@ -393,7 +376,7 @@ test_host_read_report (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = run_with_host_faults (f, paths, "read,errno=EIO,path=pipe:*,where=host", &check);
+  proc = run_with_faults (f, paths, "read,errno=EIO,path=pipe:*,where=host", TRUE, &check);
 
   /* Unreported paths are SKIPPED with errno 0: "not reached". */
   assert_failed_unconfirmed (proc, &check, 128 + EIO, expected, 2);
@@ -418,7 +401,7 @@ test_host_report_fionread (Fixture       *f,
   siginfo_t info;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_test_arm_faults (NULL, "ioctl,errno=EIO,path=pipe:*,where=host");
   psf_test_assert_started (PSF_TASK (proc));
   /* Exited, not reaped (WNOWAIT): the task's watch still reaps it. Where
@@ -475,7 +458,7 @@ test_host_waitid_einval (Fixture       *f,
       return;
     }
 #endif
-  proc = run_with_host_faults (f, paths, "waitid,errno=EINVAL,where=host", &check);
+  proc = run_with_faults (f, paths, "waitid,errno=EINVAL,where=host", TRUE, &check);
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
   assert_synced (proc, 0);
@@ -499,7 +482,7 @@ test_host_read_report_once (Fixture       *f,
   for (guint i = 0; i < 200; i++)  /* 24-byte records: 4.8 kB > PIPE_BUF */
     g_ptr_array_add (paths, f->build_dir);
   g_ptr_array_add (paths, NULL);
-  proc = syncfs_new (f->method, (const char * const *) paths->pdata);
+  proc = psf_test_syncfs_new (f->method, (const char * const *) paths->pdata);
   /* The child waits a little so the watch, not the reap, reads first. */
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "read,errno=EIO,nth=1,path=pipe:*,where=host;"
@@ -527,7 +510,7 @@ test_host_signal_fails (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 50);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
        "pidfd_send_signal,errno=EPERM,where=host;kill,errno=EPERM,where=host;"
@@ -541,7 +524,7 @@ test_host_signal_fails (Fixture       *f,
 
   /* Past the escalation delay: the SIGKILL failed too, still running. */
   g_usleep (150 * 1000);
-  drain_context ();
+  psf_test_drain_context ();
   g_assert_true (psf_task_is_alive (PSF_TASK (proc)));
   g_assert_false (check.done);
 
@@ -659,10 +642,7 @@ test_child_syncfs_nth (Fixture       *f,
       return;
     }
 
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,nth=2,where=child");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, "syncfs,errno=EIO,nth=2,where=child", FALSE, &check);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
   results = psf_syncfs_process_get_results (proc);
@@ -697,10 +677,8 @@ test_child_syncfs_path (Fixture       *f,
     }
   g_assert_true (g_file_set_contents (shm_file, "psf", -1, NULL));
 
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EROFS,path=/dev/shm,where=child");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, "syncfs,errno=EROFS,path=/dev/shm,where=child", FALSE,
+                          &check);
   g_unlink (shm_file);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
@@ -724,10 +702,7 @@ test_child_open_path (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, spec, FALSE, &check);
 
   /* Portage's rule: an unopenable path is skipped, the run succeeds. */
   g_assert_no_error (check.error);
@@ -746,10 +721,7 @@ test_child_open_all (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "open,errno=EMFILE,where=child");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, "open,errno=EMFILE,where=child", FALSE, &check);
 
   /* Still Portage's rule: nothing could be opened, nothing failed. The
    * results are where a caller sees it. */
@@ -770,10 +742,7 @@ test_child_stat_path (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, spec, FALSE, &check);
 
   g_assert_true (check.ok);
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, EOVERFLOW);
@@ -796,13 +765,12 @@ test_child_write_report (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
   /* A forked forkserver child first writes "set up" on its status pipe. */
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc),
-       f->method == PSF_START_METHOD_FORKSERVER ? "write,errno=EIO,path=pipe:*,nth=2,where=child"
-                                                : "write,errno=EIO,path=pipe:*,where=child");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths,
+                          f->method == PSF_START_METHOD_FORKSERVER
+                          ? "write,errno=EIO,path=pipe:*,nth=2,where=child"
+                          : "write,errno=EIO,path=pipe:*,where=child",
+                          FALSE, &check);
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 128 + EIO);
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
@@ -824,10 +792,7 @@ test_child_segv (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
-  psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=segv,where=child");
-  psf_test_run_checked (PSF_TASK (proc), &check);
-  psf_test_disarm_faults (NULL);
+  proc = run_with_faults (f, paths, "syncfs,action=segv,where=child", FALSE, &check);
 
   /* Died before its report: every path unconfirmed. */
   assert_failed_unconfirmed (proc, &check, -SIGSEGV, expected, 2);
@@ -843,7 +808,7 @@ test_child_hang_timeout (Fixture       *f,
   g_autofree char *expected = NULL;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_subprocess_set_timeout (PSF_SUBPROCESS (proc), 300);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=hang,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
@@ -873,7 +838,7 @@ test_child_hang_ignore_term (Fixture       *f,
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (ready);
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 200);
   /* The child's syncfs() says "r" on fd 9 once SIGTERM is ignored. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), ready[1], 9);
@@ -931,7 +896,7 @@ test_child_grandchild (Fixture       *f,
   psf_test_pipe_high (hold);
   probe.grandchild_end = hold[0];
 
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   /* fd 9 in the child, inherited by the grandchild: EOF here when it ends. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   g_signal_connect (proc, "exited", G_CALLBACK (probe_exited_cb), &probe);
@@ -969,7 +934,7 @@ test_child_mmap_input (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (PSF_START_METHOD_SPAWN, paths);
+  proc = psf_test_syncfs_new (PSF_START_METHOD_SPAWN, paths);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "mmap,errno=ENOMEM,path=/memfd:psf-input*,where=child");
   psf_test_run_checked (PSF_TASK (proc), &check);
   psf_test_disarm_faults (NULL);
@@ -998,7 +963,7 @@ test_child_dup2 (Fixture       *f,
     expected = g_strdup_printf ("dup2(* -> *): %s", g_strerror (EBADF));
   else
     expected = g_strdup_printf ("dup2(%d -> 9): %s", fds[1], g_strerror (EBADF));
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], 9);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "dup2,errno=EBADF,where=child");
   assert_start_fails_in (PSF_TASK (proc), FALSE, PSF_ERROR_SPAWN, expected);
@@ -1017,7 +982,7 @@ test_child_chdir (Fixture       *f,
   PsfSyncfsProcess *proc;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), f->tmpdir);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "chdir,errno=ENOENT,where=child");
   assert_start_fails_in (PSF_TASK (proc), FALSE, PSF_ERROR_SPAWN, expected);
@@ -1040,7 +1005,7 @@ test_child_fcntl (Fixture       *f,
   PSF_TEST_REQUIRE_FAULT_SHIM ();
   psf_test_pipe_high (fds);
   close (fds[0]);
-  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
+  proc = psf_test_syncfs_new (PSF_START_METHOD_FORK, paths);
   /* Above every fd of this process: each of psf's own has to move. */
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], 200);
   psf_test_arm_faults (NULL, "fcntl,errno=EMFILE,where=child");
@@ -1084,7 +1049,7 @@ test_bad_cwd (Fixture       *f,
 
   /* The same for every start method: start() fails before anything is
    * made, and the task starts later with a directory that exists. */
-  proc = syncfs_new (f->method, paths);
+  proc = psf_test_syncfs_new (f->method, paths);
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), missing);
   g_assert_false (psf_task_start (PSF_TASK (proc), &error));
   g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
@@ -1157,7 +1122,7 @@ test_fd_map_low_source (Fixture       *f,
       g_assert_cmpint (dup3 (fds[1], low, O_CLOEXEC), ==, low);
       close (fds[1]);
 
-      proc = syncfs_new (f->method, paths);
+      proc = psf_test_syncfs_new (f->method, paths);
       /* A target far above anything psf uses itself. */
       psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), low, 60);
       /* Also through a set-up channel (fd 5), when there is one. */
@@ -1214,7 +1179,7 @@ test_fd_map_internal_target (Fixture       *f,
   close (probe[0]);
   close (probe[1]);
 
-  proc = syncfs_new (PSF_START_METHOD_FORK, paths);
+  proc = psf_test_syncfs_new (PSF_START_METHOD_FORK, paths);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), fds[1], target);
   spec = g_strdup_printf ("syncfs,action=delay,ms=0,notify=%d,where=child", target);
   psf_test_arm_faults (NULL, spec);
@@ -1243,7 +1208,7 @@ warm_up (void)
 
   for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
     {
-      g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+      g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
       g_autoptr(PsfSpawnProcess) spawn = psf_test_prog_new ("exit", "0");
       PsfTestCheck check = { 0 };
       PsfTestCheck check2 = { 0 };
@@ -1254,7 +1219,7 @@ warm_up (void)
       g_clear_error (&check.error);
       g_clear_error (&check2.error);
     }
-  drain_context ();
+  psf_test_drain_context ();
 }
 
 static void

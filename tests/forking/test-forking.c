@@ -50,18 +50,12 @@ static const Method forkserver_setup_method = { PSF_START_METHOD_FORKSERVER, TRU
 
 static char *tmpdir;
 
-static gboolean
-under_valgrind (void)
-{
-  return g_getenv ("PSF_UNDER_VALGRIND") != NULL;
-}
-
 /* valgrind refuses pidfd_open(), so children are watched by GLib's child
  * watch, whose SIGCHLD handling lives in GLib's worker thread: a fork's
  * copy has no such thread, and its own children would never be reaped. */
 #define SKIP_UNDER_VALGRIND()                                                 \
   G_STMT_START {                                                              \
-    if (under_valgrind ())                                                    \
+    if (psf_test_under_valgrind ())                                                    \
       {                                                                       \
         g_test_skip ("GLib's child watch (valgrind has no pidfds) does not "  \
                      "work in a fork's copy");                                \

@@ -114,21 +114,8 @@ open (const char *path, int flags, ...)
   return checked_open (path, flags, mode);
 }
 
-int
-open64 (const char *path, int flags, ...)
-{
-  mode_t mode = 0;
-
-  if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
-    {
-      va_list ap;
-
-      va_start (ap, flags);
-      mode = va_arg (ap, mode_t);
-      va_end (ap);
-    }
-  return checked_open (path, flags, mode);
-}
+/* The same call under its large-file name. */
+int open64 (const char *path, int flags, ...) __attribute__ ((alias ("open")));
 
 int
 syncfs (int fd)

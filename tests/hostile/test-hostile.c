@@ -41,29 +41,6 @@
 #include "test-utils.h"
 
 static gboolean
-under_valgrind (void)
-{
-  return g_getenv ("PSF_UNDER_VALGRIND") != NULL;
-}
-
-static void
-drain_context (void)
-{
-  while (g_main_context_iteration (NULL, FALSE))
-    ;
-}
-
-static PsfSyncfsProcess *
-syncfs_new (PsfStartMethod      method,
-            const char * const *paths)
-{
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
-
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
-  return proc;
-}
-
-static gboolean
 fd_hung_up (int fd)
 {
   GPollFD pfd = { fd, G_IO_IN | G_IO_HUP, 0 };
@@ -129,7 +106,8 @@ failing_task (int  kind,
   else
     {
       const char *paths[] = { g_get_tmp_dir (), NULL };
-      PsfSyncfsProcess *proc = syncfs_new (kind == 3 ? PSF_START_METHOD_FORKSERVER : kind, paths);
+      PsfSyncfsProcess *proc = psf_test_syncfs_new (kind == 3 ? PSF_START_METHOD_FORKSERVER : kind,
+                                                    paths);
 
       *expected_rc = 1;
       psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,errno=EIO,where=child");
@@ -307,7 +285,7 @@ test_host_sigterm_ignored (void)
 
       for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_SPAWN; method++)
         {
-          g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+          g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
           PsfTestCheck check = { 0 };
 
           psf_subprocess_set_cancel_timeout (PSF_SUBPROCESS (proc), 5000);
@@ -348,7 +326,7 @@ test_host_stdio_closed (void)
 
       for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
         {
-          g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+          g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
           g_autoptr(GPtrArray) results = NULL;
 
           if (!psf_task_start (PSF_TASK (proc), NULL))
@@ -383,7 +361,7 @@ test_host_out_of_fds (gconstpointer data)
   if (g_test_subprocess ())
     {
       const char *paths[] = { "/", NULL };
-      g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+      g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
       g_autoptr(GError) error = NULL;
       g_autofree char *expected = g_strdup_printf ("pipe2(): %s", g_strerror (EMFILE));
       struct rlimit saved, low;
@@ -466,11 +444,11 @@ worker_run (gpointer data)
       switch ((worker->index + i) % 3)
         {
         case 0:
-          task = PSF_TASK (syncfs_new (PSF_START_METHOD_FORK, paths));
+          task = PSF_TASK (psf_test_syncfs_new (PSF_START_METHOD_FORK, paths));
           expected = 0;
           break;
         case 1:
-          task = PSF_TASK (syncfs_new (PSF_START_METHOD_SPAWN, paths));
+          task = PSF_TASK (psf_test_syncfs_new (PSF_START_METHOD_SPAWN, paths));
           expected = 0;
           break;
         default:
@@ -493,7 +471,7 @@ worker_run (gpointer data)
       /* A forked child under valgrind runs valgrind's leak check at its
        * exit; in a host with threads it finds their memory "lost" and
        * exits with valgrind's --error-exitcode. Not psf's doing. */
-      if (under_valgrind () && (worker->index + i) % 3 == 0 && rc == 99)
+      if (psf_test_under_valgrind () && (worker->index + i) % 3 == 0 && rc == 99)
         rc = expected;
       /* Signals come in the context (and so the thread) that started it. */
       if (rc != expected || exited_in != g_thread_self ())
@@ -514,8 +492,8 @@ worker_run (gpointer data)
 static void
 test_host_threads (void)
 {
-  guint n_threads = under_valgrind () ? 3 : 6;
-  guint n_tasks = under_valgrind () ? 4 : 12;
+  guint n_threads = psf_test_under_valgrind () ? 3 : 6;
+  guint n_tasks = psf_test_under_valgrind () ? 4 : 12;
   guint fds_before = psf_test_count_fds ();
   Worker *workers = g_new0 (Worker, n_threads);
 
@@ -540,7 +518,7 @@ test_host_threads (void)
       g_assert_cmpuint (workers[i].failures, ==, 0);
     }
   g_free (workers);
-  drain_context ();
+  psf_test_drain_context ();
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
   g_assert_cmpuint (psf_test_count_fds (), ==, fds_before);
 }
@@ -569,7 +547,7 @@ test_host_unref_mid_run (gconstpointer data)
 
   for (int variant = 0; variant < 3; variant++)
     {
-      PsfSyncfsProcess *proc = syncfs_new (method, paths);
+      PsfSyncfsProcess *proc = psf_test_syncfs_new (method, paths);
       gpointer weak = proc;
       PsfTestCheck check = { 0 };
       gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
@@ -595,7 +573,7 @@ test_host_unref_mid_run (gconstpointer data)
         }
     }
 
-  drain_context ();
+  psf_test_drain_context ();
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
   g_assert_cmpuint (psf_test_count_fds (), ==, fds_before);
 }
@@ -617,7 +595,7 @@ test_host_cancel_from_thread (gconstpointer data)
 {
   int method = GPOINTER_TO_INT (data);
   const char *paths[] = { g_get_tmp_dir (), NULL };
-  g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+  g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   PsfTestCheck check = { 0 };
   GThread *thread;
@@ -706,7 +684,7 @@ test_host_cancel_before_start_busy_default (void)
       g_mutex_unlock (&owner.lock);
       g_thread_join (thread);
       /* What was queued there runs now, in this thread. */
-      drain_context ();
+      psf_test_drain_context ();
       return;
     }
 
@@ -768,7 +746,7 @@ test_host_cancel_thread_affinity (void)
   g_assert_true (notified == g_thread_self ());
   g_assert_true (psf_task_get_cancelled (PSF_TASK (proc)));
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
-  drain_context ();
+  psf_test_drain_context ();
 }
 
 /* The host cancels the task's cancellable in another thread while it
@@ -779,7 +757,7 @@ test_host_cancel_while_finalizing (void)
 {
   if (g_test_subprocess ())
     {
-      guint n = under_valgrind () ? 300 : 20000;
+      guint n = psf_test_under_valgrind () ? 300 : 20000;
 
       for (guint i = 0; i < n; i++)
         {
@@ -791,7 +769,7 @@ test_host_cancel_while_finalizing (void)
           thread = g_thread_new ("psf-hostile-cancel", cancel_now, cancellable);
           g_object_unref (proc);
           g_thread_join (thread);
-          drain_context ();
+          psf_test_drain_context ();
         }
       outcome_ok ();
       return;
@@ -806,7 +784,7 @@ test_host_cancel_while_finalizing (void)
 static void
 test_host_cancel_exit_race (void)
 {
-  guint n = under_valgrind () ? 10 : 100;
+  guint n = psf_test_under_valgrind () ? 10 : 100;
   guint fds_before = psf_test_count_fds ();
 
   for (guint i = 0; i < n; i++)
@@ -821,11 +799,11 @@ test_host_cancel_exit_race (void)
       thread = g_thread_new ("psf-hostile-cancel", cancel_now, cancellable);
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_thread_join (thread);
-      drain_context ();
+      psf_test_drain_context ();
       rc = psf_task_get_returncode (PSF_TASK (proc));
       g_assert_true (rc == 0 || rc == -SIGTERM);
     }
-  drain_context ();
+  psf_test_drain_context ();
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
   g_assert_cmpuint (psf_test_count_fds (), ==, fds_before);
 }
@@ -848,7 +826,7 @@ test_host_loop_not_running (gconstpointer data)
   gint64 deadline;
 
   g_assert_true (g_file_set_contents (file, "psf", -1, NULL));
-  proc = syncfs_new (method, paths);
+  proc = psf_test_syncfs_new (method, paths);
   psf_test_assert_started (PSF_TASK (proc));
   pid = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
 
@@ -1017,7 +995,7 @@ test_child_grandchild_cgroup (gconstpointer data)
   rmdir (probe);
 
   psf_test_pipe_high (hold);
-  proc = syncfs_new (method, paths);
+  proc = psf_test_syncfs_new (method, paths);
   g_object_set (proc, "cgroup", cgroup, NULL);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,where=child");
@@ -1072,7 +1050,7 @@ flood_func (int      report_fd,
 static void
 test_child_flood_report (void)
 {
-  gsize total = (gsize) (under_valgrind () ? 70 : 80) * 1024 * 1024;
+  gsize total = (gsize) (psf_test_under_valgrind () ? 70 : 80) * 1024 * 1024;
   g_autoptr(PsfForkProcess) proc = psf_fork_process_new_with_func (flood_func,
                                                                    GSIZE_TO_POINTER (total),
                                                                    NULL);
@@ -1119,7 +1097,7 @@ test_child_traced_exit (void)
   char byte = 0;
   int status;
 
-  if (under_valgrind ())
+  if (psf_test_under_valgrind ())
     {
       g_test_skip ("no pidfds under valgrind: GLib's child watch reaps there");
       return;
@@ -1257,7 +1235,7 @@ static void
 test_paths_hostile (gconstpointer data)
 {
   int method = GPOINTER_TO_INT (data);
-  guint n_many = under_valgrind () ? 5000 : 100000;
+  guint n_many = psf_test_under_valgrind () ? 5000 : 100000;
   g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
   g_autoptr(PsfSyncfsProcess) proc = NULL;
   g_autoptr(GPtrArray) results = NULL;
@@ -1296,7 +1274,7 @@ test_paths_hostile (gconstpointer data)
                                "open,path=/dev/zero,action=segv,where=child",
                                s.fifo, s.socket);
 
-  proc = syncfs_new (method, (const char * const *) paths->pdata);
+  proc = psf_test_syncfs_new (method, (const char * const *) paths->pdata);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), tripwires);
   psf_test_run_checked (PSF_TASK (proc), &check);
   psf_test_disarm_faults (NULL);
@@ -1336,7 +1314,7 @@ warm_up (void)
 
   for (int method = PSF_START_METHOD_FORK; method <= PSF_START_METHOD_FORKSERVER; method++)
     {
-      g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+      g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
       g_autoptr(PsfSpawnProcess) spawn = psf_test_prog_new ("exit", "0");
 
       PsfTestCheck check = { 0 };
@@ -1346,7 +1324,7 @@ warm_up (void)
       psf_test_run_until_exited (PSF_TASK (spawn), 30000);
       g_clear_error (&check.error);
     }
-  drain_context ();
+  psf_test_drain_context ();
 }
 
 int

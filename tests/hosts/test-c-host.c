@@ -5,8 +5,8 @@
  * Environment (set by meson test, as by `meson devenv`): PSF_PLUGIN_PATH,
  * the build folder that holds libpsf-syncfs.so and psf-syncfs.plugin;
  * PSF_CHILD_PATH, the helper of the SPAWN start method; G_TEST_SRCDIR,
- * this folder (for the fixtures); LD_PRELOAD of the syncfs() shim and
- * PSF_TEST_SYNCFS_SHIM for the cases that make syncfs() slow or fail.
+ * this folder (for the fixtures); LD_PRELOAD of the fault shim for the
+ * cases that make syncfs() slow or fail.
  */
 
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "psf-host.h"
+#include "test-utils.h"
 
 typedef struct
 {
@@ -327,17 +328,15 @@ test_cancelled (Fixture       *f,
 }
 
 /* The plugin's settings reach the process it runs. These cases need the
- * fault shim of the tests (tests/faults/fault-shim.c) preloaded; the
- * helper child inherits it with the environment. */
+ * fault shim of the tests (tests/faults/fault-shim.c) preloaded
+ * (PSF_TEST_REQUIRE_FAULT_SHIM); the helper child inherits it with the
+ * environment. */
 static PsfHook *
-create_hook_with_shim (Fixture *f)
+create_syncfs_hook (Fixture *f)
 {
   g_autoptr(GError) error = NULL;
-  PsfHook *hook;
+  PsfHook *hook = psf_host_create_hook (f->engine, find_syncfs_plugin (f), &error);
 
-  if (g_getenv ("PSF_TEST_SYNCFS_SHIM") == NULL)
-    return NULL;
-  hook = psf_host_create_hook (f->engine, find_syncfs_plugin (f), &error);
   g_assert_no_error (error);
   return hook;
 }
@@ -346,17 +345,14 @@ static void
 test_timeout (Fixture       *f,
               gconstpointer  data)
 {
-  g_autoptr(PsfHook) hook = create_hook_with_shim (f);
+  g_autoptr(PsfHook) hook = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
   const char *paths[] = { f->tree, NULL };
   gint64 start;
 
-  if (hook == NULL)
-    {
-      g_test_skip ("the syncfs() shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  hook = create_syncfs_hook (f);
 
   /* A filesystem that takes 10 s to sync, a host that gives it 200 ms. */
   g_object_set (hook, "timeout", 200, NULL);
@@ -374,7 +370,7 @@ static void
 test_failed (Fixture       *f,
              gconstpointer  data)
 {
-  g_autoptr(PsfHook) hook = create_hook_with_shim (f);
+  g_autoptr(PsfHook) hook = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GPtrArray) per_path = NULL;
   g_autoptr(GError) error = NULL;
@@ -382,11 +378,8 @@ test_failed (Fixture       *f,
   const char *paths[] = { f->tree, missing, NULL };
   PsfSyncfsResult *result;
 
-  if (hook == NULL)
-    {
-      g_test_skip ("the syncfs() shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  hook = create_syncfs_hook (f);
 
   /* The host is told what failed: the path and the errno text. */
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "EIO", TRUE);
@@ -422,16 +415,13 @@ static void
 test_sync_fallback (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autoptr(PsfHook) hook = create_hook_with_shim (f);
+  g_autoptr(PsfHook) hook = NULL;
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GError) error = NULL;
   const char *paths[] = { f->tree, NULL };
 
-  if (hook == NULL)
-    {
-      g_test_skip ("the syncfs() shim is not preloaded");
-      return;
-    }
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  hook = create_syncfs_hook (f);
 
   /* No syncfs() at all: a failure, unless the host allows sync(). */
   g_setenv ("PSF_SHIM_SYNCFS_ERRNO", "ENOSYS", TRUE);

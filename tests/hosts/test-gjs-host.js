@@ -214,8 +214,8 @@ test('cancelled', async () => {
 // The shim this suite preloads makes every syncfs() of psf's child fail
 // while PSF_SHIM_SYNCFS_ERRNO is set (read at each call, inherited).
 test('failed-keeps-results', async () => {
-    if (GLib.getenv('PSF_TEST_SYNCFS_SHIM') === null)
-        return 'SKIP the syncfs() shim is not preloaded';
+    if (GLib.getenv('PSF_TEST_FAULT_SHIM') === null)
+        return 'SKIP the fault shim is not preloaded';
     const engine = newEngine(PLUGIN_DIR);
     const hook = createHook(engine, engine.get_plugin_info('psf-syncfs'));
     await withTree(async (root, paths) => {

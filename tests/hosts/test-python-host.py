@@ -253,8 +253,8 @@ class Skip(Exception):
 def with_failing_syncfs(errno_name):
     """Makes every syncfs() of psf's child fail (the shim this suite
     preloads reads its variable at each call; the child inherits it)."""
-    if not os.environ.get('PSF_TEST_SYNCFS_SHIM'):
-        raise Skip('the syncfs() shim is not preloaded')
+    if not os.environ.get('PSF_TEST_FAULT_SHIM'):
+        raise Skip('the fault shim is not preloaded')
     os.environ['PSF_SHIM_SYNCFS_ERRNO'] = errno_name
 
 

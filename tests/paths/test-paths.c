@@ -36,35 +36,6 @@
 
 static const char * const method_names[] = { "fork", "spawn", "forkserver" };
 
-static PsfSyncfsProcess *
-syncfs_new (PsfStartMethod      method,
-            const char * const *paths)
-{
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
-
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
-  return proc;
-}
-
-static PsfSyncfsResult *
-result_at (PsfSyncfsProcess *proc,
-           guint             i)
-{
-  g_autoptr(GPtrArray) results = psf_syncfs_process_get_results (proc);
-
-  g_assert_cmpuint (i, <, results->len);
-  return g_ptr_array_index (results, i);
-}
-
-static guint64
-device_of (const char *path)
-{
-  struct stat st;
-
-  g_assert_no_errno (stat (path, &st));
-  return (guint64) st.st_dev;
-}
-
 /* A directory on another filesystem than g_get_tmp_dir()'s (tmpfs), or
  * NULL. */
 static char *
@@ -77,7 +48,7 @@ make_dir_elsewhere (const char *than)
       g_autofree char *template = g_build_filename (candidates[i], "psf-paths-XXXXXX", NULL);
       struct stat st;
 
-      if (stat (candidates[i], &st) != 0 || (guint64) st.st_dev == device_of (than))
+      if (stat (candidates[i], &st) != 0 || (guint64) st.st_dev == psf_test_device_of (than))
         continue;
       if (g_mkdtemp (template) != NULL)
         return g_steal_pointer (&template);
@@ -127,22 +98,28 @@ test_symlink_to_fifo_elsewhere (gconstpointer data)
   paths[1] = file;
   paths[2] = here;
   paths[3] = NULL;
-  proc = syncfs_new (method, paths);
+  proc = psf_test_syncfs_new (method, paths);
   spec = g_strdup_printf ("syncfs,errno=EROFS,path=%s*,where=child", there);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
   psf_test_run_checked (PSF_TASK (proc), &check);
   psf_test_disarm_faults (NULL);
 
   /* The FIFO's filesystem was synced (and failed): not the link's. */
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 0)), ==, PSF_SYNCFS_STATUS_FAILED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 0)), ==, EROFS);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (fifo));
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 0)), ==,
+                   PSF_SYNCFS_STATUS_FAILED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 0)), ==, EROFS);
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (fifo));
   /* The file beside it: the same filesystem, the same outcome. */
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 1)), ==, PSF_SYNCFS_STATUS_FAILED);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 1)), ==, device_of (fifo));
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 1)), ==,
+                   PSF_SYNCFS_STATUS_FAILED);
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 1)), ==,
+                    psf_test_device_of (fifo));
   /* The link's own filesystem is synced for its own path. */
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 2)), ==, PSF_SYNCFS_STATUS_SYNCED);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 2)), ==, device_of (here));
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 2)), ==,
+                   PSF_SYNCFS_STATUS_SYNCED);
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 2)), ==,
+                    psf_test_device_of (here));
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 1);
   g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
   g_clear_error (&check.error);
@@ -225,13 +202,15 @@ test_fifo_bind_mounted (gconstpointer data)
 
   paths[0] = file;
   paths[1] = NULL;
-  proc = syncfs_new (method, paths);
+  proc = psf_test_syncfs_new (method, paths);
   psf_test_run_checked (PSF_TASK (proc), &check);
   g_assert_no_error (check.error);
   g_assert_true (check.ok);
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, 0)), ==, PSF_SYNCFS_STATUS_SKIPPED);
-  g_assert_cmpint (psf_syncfs_result_get_errno (result_at (proc, 0)), ==, EXDEV);
-  g_assert_cmpuint (psf_syncfs_result_get_device (result_at (proc, 0)), ==, device_of (fifo));
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, 0)), ==,
+                   PSF_SYNCFS_STATUS_SKIPPED);
+  g_assert_cmpint (psf_syncfs_result_get_errno (psf_test_result_at (proc, 0)), ==, EXDEV);
+  g_assert_cmpuint (psf_syncfs_result_get_device (psf_test_result_at (proc, 0)), ==,
+                    psf_test_device_of (fifo));
 
   g_assert_no_errno (umount (file));
   g_unlink (file);
@@ -293,7 +272,7 @@ test_swap_race (gconstpointer data)
   PsfStartMethod method = GPOINTER_TO_INT (data);
   g_autofree char *dir = g_dir_make_tmp ("psf-paths-XXXXXX", NULL);
   g_autofree char *spec = NULL;
-  guint runs = g_getenv ("PSF_UNDER_VALGRIND") != NULL ? 40 : 200;
+  guint runs = psf_test_under_valgrind () ? 40 : 200;
   Swapper s = { 0 };
   GThread *thread;
   guint opens = 0;
@@ -324,7 +303,7 @@ test_swap_race (gconstpointer data)
   for (guint i = 0; i < runs; i++)
     {
       const char *paths[] = { s.link, NULL };
-      g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+      g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
       g_autoptr(GError) error = NULL;
       PsfSyncfsStatus status;
       gboolean started;
@@ -337,7 +316,7 @@ test_swap_race (gconstpointer data)
       psf_test_disarm_faults (NULL);
       g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
       /* A file or a FIFO, both on this filesystem: synced either way. */
-      status = psf_syncfs_result_get_status (result_at (proc, 0));
+      status = psf_syncfs_result_get_status (psf_test_result_at (proc, 0));
       g_assert_cmpint (status, ==, PSF_SYNCFS_STATUS_SYNCED);
     }
 
@@ -388,7 +367,7 @@ test_proc (gconstpointer data)
     "/proc/self/fd/1/", g_get_tmp_dir (), NULL,
   };
   guint n = G_N_ELEMENTS (paths) - 1;
-  g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, paths);
+  g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, paths);
   PsfTestCheck check = { 0 };
 
   if (!g_file_test ("/proc/self/fd", G_FILE_TEST_IS_DIR) ||
@@ -404,7 +383,7 @@ test_proc (gconstpointer data)
 
   for (guint i = 0; i + 1 < n; i++)
     {
-      PsfSyncfsResult *result = result_at (proc, i);
+      PsfSyncfsResult *result = psf_test_result_at (proc, i);
       int error = psf_syncfs_result_get_errno (result);
       g_autofree char *text = psf_syncfs_result_to_string (result);
 
@@ -412,7 +391,7 @@ test_proc (gconstpointer data)
       g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SKIPPED);
       g_assert_true (error == ELOOP || error == EOPNOTSUPP || error == ENOTDIR);
     }
-  g_assert_cmpint (psf_syncfs_result_get_status (result_at (proc, n - 1)), ==,
+  g_assert_cmpint (psf_syncfs_result_get_status (psf_test_result_at (proc, n - 1)), ==,
                    PSF_SYNCFS_STATUS_SYNCED);
 }
 
@@ -427,7 +406,7 @@ test_set_paths_while_running (gconstpointer data)
   PsfStartMethod method = GPOINTER_TO_INT (data);
   const char *sent[] = { g_get_tmp_dir (), NULL };
   const char *later[] = { "/nonexistent/a", "/nonexistent/b", "/nonexistent/c", NULL };
-  g_autoptr(PsfSyncfsProcess) proc = syncfs_new (method, sent);
+  g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (method, sent);
   g_autoptr(GPtrArray) results = NULL;
   PsfTestCheck check = { 0 };
   gboolean started;
