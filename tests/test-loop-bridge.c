@@ -205,31 +205,6 @@ test_wrong_revents (void)
   g_assert_no_error (error);
 }
 
-typedef struct
-{
-  GMainContext *context;
-  GMutex        lock;
-  GCond         cond;
-  gboolean      owned;
-  gboolean      release;
-} Owner;
-
-static gpointer
-owner_thread (gpointer data)
-{
-  Owner *owner = data;
-
-  g_assert_true (g_main_context_acquire (owner->context));
-  g_mutex_lock (&owner->lock);
-  owner->owned = TRUE;
-  g_cond_broadcast (&owner->cond);
-  while (!owner->release)
-    g_cond_wait (&owner->cond, &owner->lock);
-  g_mutex_unlock (&owner->lock);
-  g_main_context_release (owner->context);
-  return NULL;
-}
-
 static void
 test_owned_by_another_thread (void)
 {
@@ -237,16 +212,7 @@ test_owned_by_another_thread (void)
   g_autoptr(PsfLoopBridge) bridge = psf_loop_bridge_new (context);
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
   g_autoptr(GError) error = NULL;
-  Owner owner = { .context = context };
-  GThread *thread;
-
-  g_mutex_init (&owner.lock);
-  g_cond_init (&owner.cond);
-  thread = g_thread_new ("owner", owner_thread, &owner);
-  g_mutex_lock (&owner.lock);
-  while (!owner.owned)
-    g_cond_wait (&owner.cond, &owner.lock);
-  g_mutex_unlock (&owner.lock);
+  PsfTestContextOwner *owner = psf_test_context_owner_start (context);
 
   g_assert_cmpint (psf_loop_bridge_prepare (bridge, &error), ==, -1);
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
@@ -258,13 +224,7 @@ test_owned_by_another_thread (void)
   g_assert_error (error, PSF_ERROR, PSF_ERROR_INVALID_STATE);
   g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
 
-  g_mutex_lock (&owner.lock);
-  owner.release = TRUE;
-  g_cond_broadcast (&owner.cond);
-  g_mutex_unlock (&owner.lock);
-  g_thread_join (thread);
-  g_mutex_clear (&owner.lock);
-  g_cond_clear (&owner.cond);
+  psf_test_context_owner_stop (owner);
 }
 
 static void

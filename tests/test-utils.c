@@ -384,6 +384,62 @@ psf_test_fault_hits (void)
   return fault_shim ()->hits ();
 }
 
+struct _PsfTestContextOwner
+{
+  GMainContext *context;
+  GThread      *thread;
+  GMutex        lock;
+  GCond         cond;
+  gboolean      owned;
+  gboolean      release;
+};
+
+static gpointer
+context_owner_thread (gpointer data)
+{
+  PsfTestContextOwner *owner = data;
+
+  g_assert_true (g_main_context_acquire (owner->context));
+  g_mutex_lock (&owner->lock);
+  owner->owned = TRUE;
+  g_cond_broadcast (&owner->cond);
+  while (!owner->release)
+    g_cond_wait (&owner->cond, &owner->lock);
+  g_mutex_unlock (&owner->lock);
+  g_main_context_release (owner->context);
+  return NULL;
+}
+
+PsfTestContextOwner *
+psf_test_context_owner_start (GMainContext *context)
+{
+  PsfTestContextOwner *owner = g_new0 (PsfTestContextOwner, 1);
+
+  owner->context = g_main_context_ref (context);
+  g_mutex_init (&owner->lock);
+  g_cond_init (&owner->cond);
+  owner->thread = g_thread_new ("psf-test-owner", context_owner_thread, owner);
+  g_mutex_lock (&owner->lock);
+  while (!owner->owned)
+    g_cond_wait (&owner->cond, &owner->lock);
+  g_mutex_unlock (&owner->lock);
+  return owner;
+}
+
+void
+psf_test_context_owner_stop (PsfTestContextOwner *owner)
+{
+  g_mutex_lock (&owner->lock);
+  owner->release = TRUE;
+  g_cond_broadcast (&owner->cond);
+  g_mutex_unlock (&owner->lock);
+  g_thread_join (owner->thread);
+  g_mutex_clear (&owner->lock);
+  g_cond_clear (&owner->cond);
+  g_main_context_unref (owner->context);
+  g_free (owner);
+}
+
 void
 psf_test_crowd_exited_cb (PsfTask  *task,
                           int       returncode,

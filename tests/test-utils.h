@@ -174,6 +174,15 @@ GPid        psf_test_forkserver_pid     (void);
  * (it may be /sys/fs/cgroup/unified on a hybrid hierarchy), or %NULL. */
 char       *psf_test_find_cgroup2_mount (void);
 
+/* A thread that holds @context (g_main_context_acquire()), as a host's
+ * main loop thread would: psf_test_context_owner_start() returns once it
+ * does, psf_test_context_owner_stop() makes it let go, joins it and frees
+ * the owner. */
+typedef struct _PsfTestContextOwner PsfTestContextOwner;
+
+PsfTestContextOwner *psf_test_context_owner_start (GMainContext        *context);
+void                 psf_test_context_owner_stop  (PsfTestContextOwner *owner);
+
 /* The single-letter state of /proc/@pid/stat, or 0 if it is gone. */
 char        psf_test_proc_state         (GPid pid);
 

@@ -616,30 +616,6 @@ test_host_cancel_from_thread (gconstpointer data)
   g_clear_error (&check.error);
 }
 
-typedef struct
-{
-  GMutex   lock;
-  GCond    cond;
-  gboolean owned;
-  gboolean release;
-} Owner;
-
-static gpointer
-own_default_context (gpointer data)
-{
-  Owner *owner = data;
-
-  g_assert_true (g_main_context_acquire (g_main_context_default ()));
-  g_mutex_lock (&owner->lock);
-  owner->owned = TRUE;
-  g_cond_broadcast (&owner->cond);
-  while (!owner->release)
-    g_cond_wait (&owner->cond, &owner->lock);
-  g_mutex_unlock (&owner->lock);
-  g_main_context_release (g_main_context_default ());
-  return NULL;
-}
-
 /* A cancellable cancelled before start(), in the thread that owns the task,
  * while the global default context belongs to another thread (a host whose
  * main loop runs in another thread than its workers): start() must fork
@@ -652,17 +628,8 @@ test_host_cancel_before_start_busy_default (void)
       g_autoptr(GMainContext) context = g_main_context_new ();
       g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("sleep", "20000");
       g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-      Owner owner = { 0 };
-      GThread *thread;
+      PsfTestContextOwner *owner = psf_test_context_owner_start (g_main_context_default ());
       GPid pid;
-
-      g_mutex_init (&owner.lock);
-      g_cond_init (&owner.cond);
-      thread = g_thread_new ("psf-hostile-owner", own_default_context, &owner);
-      g_mutex_lock (&owner.lock);
-      while (!owner.owned)
-        g_cond_wait (&owner.cond, &owner.lock);
-      g_mutex_unlock (&owner.lock);
 
       g_main_context_push_thread_default (context);
       psf_task_set_cancellable (PSF_TASK (proc), cancellable);
@@ -678,11 +645,7 @@ test_host_cancel_before_start_busy_default (void)
       psf_test_run_until_exited (PSF_TASK (proc), 20000);
       g_main_context_pop_thread_default (context);
 
-      g_mutex_lock (&owner.lock);
-      owner.release = TRUE;
-      g_cond_broadcast (&owner.cond);
-      g_mutex_unlock (&owner.lock);
-      g_thread_join (thread);
+      psf_test_context_owner_stop (owner);
       /* What was queued there runs now, in this thread. */
       psf_test_drain_context ();
       return;
