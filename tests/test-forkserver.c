@@ -30,9 +30,8 @@ static PsfSyncfsProcess *
 sync_new (const char *path)
 {
   const char *paths[] = { path, NULL };
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (PSF_START_METHOD_FORKSERVER, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORKSERVER);
   return proc;
 }
 
@@ -521,8 +520,7 @@ test_large_request (void)
   g_ptr_array_add (paths, g_strdup ("/"));
   g_ptr_array_add (paths, NULL);
 
-  proc = psf_syncfs_process_new ((const char * const *) paths->pdata);
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORKSERVER);
+  proc = psf_test_syncfs_new (PSF_START_METHOD_FORKSERVER, (const char * const *) paths->pdata);
   psf_test_assert_started (PSF_TASK (proc));
   psf_test_run_until_exited (PSF_TASK (proc), 30000);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);

@@ -23,9 +23,8 @@ run_checked (PsfStartMethod      method,
              gboolean            fallback,
              PsfTestCheck          *data)
 {
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (method, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
   psf_syncfs_process_set_sync_fallback (proc, fallback);
   psf_test_assert_started (PSF_TASK (proc));
   psf_task_wait_check_async (PSF_TASK (proc), NULL, psf_test_wait_check_cb, data);
@@ -139,8 +138,7 @@ count_calls (PsfStartMethod      method,
   fd_text = g_strdup_printf ("%d", pipe_fds[1]);
   g_setenv ("PSF_SHIM_SYNCFS_COUNT_FD", fd_text, TRUE);
 
-  proc = psf_syncfs_process_new (paths);
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method);
+  proc = psf_test_syncfs_new (method, paths);
   /* The counting fd must reach the child. */
   psf_spawn_process_set_close_fds (PSF_SPAWN_PROCESS (proc), FALSE);
   psf_test_assert_started (PSF_TASK (proc));

@@ -293,9 +293,8 @@ test_relative_path (Fixture       *f,
   g_autofree char *file = make_file (f, "relative");
   g_autofree char *saved = g_get_current_dir ();
   const char *paths[] = { "relative", NULL };
-  g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
+  g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (f->method, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
   /* Resolved against the cwd at start(), not the child's cwd. */
   psf_spawn_process_set_cwd (PSF_SPAWN_PROCESS (proc), "/");
   g_assert_no_errno (chdir (f->tmpdir));
@@ -347,8 +346,7 @@ test_unreadable_directory (Fixture       *f,
   if (geteuid () == 0)
     {
       /* Root is not stopped by permissions: the child runs as nobody. */
-      proc = psf_syncfs_process_new (paths);
-      psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
+      proc = psf_test_syncfs_new (f->method, paths);
       g_object_set (proc, "uid", 65534, "gid", 65534, NULL);
       psf_spawn_process_set_groups (PSF_SPAWN_PROCESS (proc), NULL, 0);
       psf_test_assert_started (PSF_TASK (proc));
@@ -366,9 +364,8 @@ test_cancel_before_start (Fixture       *f,
                           gconstpointer  data)
 {
   const char *paths[] = { f->tmpdir, NULL };
-  g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
+  g_autoptr(PsfSyncfsProcess) proc = psf_test_syncfs_new (f->method, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), f->method);
   psf_task_cancel (PSF_TASK (proc));
   psf_test_assert_started (PSF_TASK (proc));
   g_assert_cmpint (psf_subprocess_get_pid (PSF_SUBPROCESS (proc)), ==, 0);

@@ -542,15 +542,22 @@ psf_test_helper_for_anyone (void)
   return path = g_strdup (helper_copy);
 }
 
+/* The lines of /proc/self/mountinfo (none if it cannot be read). */
+static GStrv
+mountinfo_lines (void)
+{
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
+    return g_new0 (char *, 1);
+  return g_strsplit (contents, "\n", -1);
+}
+
 gboolean
 psf_test_root_is_mount_point (void)
 {
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) lines = mountinfo_lines ();
 
-  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
-    return FALSE;
-  lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_auto(GStrv) fields = g_strsplit (lines[i], " ", 6);
@@ -598,12 +605,8 @@ psf_test_forkserver_pid (void)
 char *
 psf_test_find_cgroup2_mount (void)
 {
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_auto(GStrv) lines = mountinfo_lines ();
 
-  if (!g_file_get_contents ("/proc/self/mountinfo", &contents, NULL, NULL))
-    return NULL;
-  lines = g_strsplit (contents, "\n", -1);
   for (guint i = 0; lines[i] != NULL; i++)
     {
       g_auto(GStrv) fields = g_strsplit (lines[i], " ", -1);

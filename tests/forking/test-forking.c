@@ -67,9 +67,8 @@ static PsfSyncfsProcess *
 sync_new (const Method *method)
 {
   const char *paths[] = { tmpdir, "/", NULL };
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (method->method, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), method->method);
   if (method->setup)
     g_object_set (proc, "umask", 022, NULL);
   return proc;

@@ -36,9 +36,8 @@ static PsfSyncfsProcess *
 sync_new (void)
 {
   const char *paths[] = { "/", NULL };
-  PsfSyncfsProcess *proc = psf_syncfs_process_new (paths);
+  PsfSyncfsProcess *proc = psf_test_syncfs_new (PSF_START_METHOD_FORKSERVER, paths);
 
-  psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_FORKSERVER);
   return proc;
 }
 
