@@ -126,6 +126,18 @@ assert_synced (PsfSyncfsProcess *proc,
     g_assert_cmpint (psf_syncfs_result_get_status (result), ==, PSF_SYNCFS_STATUS_SYNCED);
 }
 
+/* wait_check() failed with PSF_ERROR @code and the message @expected. */
+static void
+assert_check_error (PsfTestCheck *check,
+                    int           code,
+                    const char   *expected)
+{
+  g_assert_false (check->ok);
+  g_assert_error (check->error, PSF_ERROR, code);
+  g_assert_cmpstr (check->error->message, ==, expected);
+  g_clear_error (&check->error);
+}
+
 /* The task failed with @returncode and the message @expected, its first
  * @n_paths paths left unconfirmed (SKIPPED with errno 0: "not reached");
  * then it goes. */
@@ -137,12 +149,9 @@ assert_failed_unconfirmed (PsfSyncfsProcess *proc,
                            guint             n_paths)
 {
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, returncode);
-  g_assert_false (check->ok);
-  g_assert_error (check->error, PSF_ERROR, PSF_ERROR_FAILED);
-  g_assert_cmpstr (check->error->message, ==, expected);
+  assert_check_error (check, PSF_ERROR_FAILED, expected);
   for (guint i = 0; i < n_paths; i++)
     assert_result (proc, i, PSF_SYNCFS_STATUS_SKIPPED, 0);
-  g_clear_error (&check->error);
   assert_finalized (proc);
 }
 
@@ -651,10 +660,7 @@ test_child_syncfs_nth (Fixture       *f,
   assert_result (proc, failed, PSF_SYNCFS_STATUS_FAILED, EIO);
   assert_synced (proc, 1 - failed);
   expected = g_strdup_printf ("syncfs(%s): %s", paths[failed], g_strerror (EIO));
-  g_assert_false (check.ok);
-  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
-  g_assert_cmpstr (check.error->message, ==, expected);
-  g_clear_error (&check.error);
+  assert_check_error (&check, PSF_ERROR_FAILED, expected);
   assert_finalized (proc);
 }
 
@@ -686,9 +692,7 @@ test_child_syncfs_path (Fixture       *f,
   assert_synced (proc, 1);
   /* The same filesystem again: not retried, the failure is repeated. */
   assert_result (proc, 2, PSF_SYNCFS_STATUS_FAILED, EROFS);
-  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
-  g_assert_cmpstr (check.error->message, ==, expected);
-  g_clear_error (&check.error);
+  assert_check_error (&check, PSF_ERROR_FAILED, expected);
   assert_finalized (proc);
 }
 
@@ -774,10 +778,7 @@ test_child_write_report (Fixture       *f,
 
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 128 + EIO);
   assert_result (proc, 0, PSF_SYNCFS_STATUS_SKIPPED, 0);
-  g_assert_false (check.ok);
-  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_FAILED);
-  g_assert_cmpstr (check.error->message, ==, expected);
-  g_clear_error (&check.error);
+  assert_check_error (&check, PSF_ERROR_FAILED, expected);
   assert_finalized (proc);
 }
 
@@ -818,9 +819,7 @@ test_child_hang_timeout (Fixture       *f,
                               (int) psf_subprocess_get_pid (PSF_SUBPROCESS (proc)));
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGTERM);
   g_assert_true (psf_subprocess_get_timed_out (PSF_SUBPROCESS (proc)));
-  g_assert_error (check.error, PSF_ERROR, PSF_ERROR_TIMED_OUT);
-  g_assert_cmpstr (check.error->message, ==, expected);
-  g_clear_error (&check.error);
+  assert_check_error (&check, PSF_ERROR_TIMED_OUT, expected);
   assert_finalized (proc);
 }
 
