@@ -13,11 +13,12 @@
  * (plugin/launch/psf-launch-private.h) and makes one call for its start
  * method: psf_launch_fork(), psf_launch_spawn() or
  * psf_forkserver_start_child(), the last falling back to SPAWN for a task
- * the server cannot serve. What was started is watched here: the report
- * channel, and the child through PsfSubprocess. The forkserver says what
- * it started (PsfLaunched): a child of ours, reaped as for the other
- * methods, or one it forked, whose exit it relays: that child is watched
- * with psf_subprocess_watch_relayed() and the relay's source
+ * the server cannot serve. Each returns what it started (a PsfLaunched),
+ * and it is watched here, once the child is set up: the report channel,
+ * and the child through PsfSubprocess. A child of this process (FORK,
+ * SPAWN, one the forkserver cloned) is reaped by psf_subprocess_watch();
+ * one the forkserver forked is the server's, whose exit it relays: it is
+ * watched with psf_subprocess_watch_relayed() and the relay's source
  * (psf_forkserver_relay_source_new()), which hands what it hears to
  * psf_subprocess_note_exiting() and psf_subprocess_relay_exit().
  *
@@ -434,9 +435,9 @@ psf_fork_process_relay_cb (PsfRelayEvent  event,
     psf_subprocess_relay_exit (subprocess, wait_status);
 }
 
-/* Watches the child psf_forkserver_start_child() made: one of ours as for
- * the other methods, one the server forked through its relay, in the
- * task's context and holding a reference until the exit is recorded. */
+/* Watches the child a start method made: one of ours with its pidfd (or
+ * a GLib child watch), one the forkserver forked through its relay, in
+ * the task's context and holding a reference until the exit is recorded. */
 static void
 psf_fork_process_watch_launched (PsfForkProcess    *self,
                                  const PsfLaunched *launched)
@@ -473,9 +474,8 @@ psf_fork_process_start (PsfTask  *task,
   const int *source_fds;
   const int *target_fds;
   guint n_fds;
-  GPid pid = 0;
+  PsfLaunched launched = { .relay_fd = -1, .exiting = -1 };
   gboolean ok;
-  gboolean watched = priv->start_method == PSF_START_METHOD_FORKSERVER;
 
   if (!psf_subprocess_check_reapable (error))
     return FALSE;
@@ -575,32 +575,25 @@ psf_fork_process_start (PsfTask  *task,
   if (priv->start_method == PSF_START_METHOD_FORKSERVER)
     {
       g_autoptr(GError) server_error = NULL;
-      PsfLaunched launched;
       gboolean use_spawn = FALSE;
 
       ok = psf_forkserver_start_child (&launch, &launched, &use_spawn, &server_error);
-      if (ok)
-        {
-          pid = launched.pid;
-          psf_fork_process_watch_launched (self, &launched);
-        }
-      else if (use_spawn)
+      if (!ok && use_spawn)
         {
           /* What the server cannot do (not enough processes for it, a
            * seccomp filter against its clones) a spawned helper may. */
           g_debug ("The forkserver cannot run this %s (%s): using SPAWN for it",
                    G_OBJECT_TYPE_NAME (self), server_error->message);
           launch.argv0 = NULL;
-          ok = psf_launch_spawn (&launch, &pid, error);
-          watched = FALSE;
+          ok = psf_launch_spawn (&launch, &launched, error);
         }
-      else
+      else if (!ok)
         g_propagate_error (error, g_steal_pointer (&server_error));
     }
   else if (priv->start_method == PSF_START_METHOD_SPAWN)
-    ok = psf_launch_spawn (&launch, &pid, error);
+    ok = psf_launch_spawn (&launch, &launched, error);
   else
-    ok = psf_launch_fork (&launch, &pid, error);
+    ok = psf_launch_fork (&launch, &launched, error);
   close (report[1]);
 
   if (setup_pipe[1] >= 0)
@@ -611,11 +604,14 @@ psf_fork_process_start (PsfTask  *task,
 
   /* The child closes its end once it is set up, or says why it is not. */
   if (ok && setup_pipe[0] >= 0)
-    ok = psf_spawn_process_check_setup (setup_pipe[0], pid, error);
+    ok = psf_spawn_process_check_setup (setup_pipe[0], launched.pid, error);
   close_pair (setup_pipe);
 
   if (!ok)
     {
+      /* Closing a relay lets the server reap what it started. */
+      if (launched.relay_fd >= 0)
+        psf_fork_guard_close_fd (&launched.relay_fd, psf_fork_guard_generation ());
       close (report[0]);
       psf_spawn_process_abort_child (PSF_SPAWN_PROCESS (self));
       return FALSE;
@@ -625,8 +621,7 @@ psf_fork_process_start (PsfTask  *task,
 
   /* Given to the child: the host's copies go now. */
   psf_spawn_process_close_fds_taken (PSF_SPAWN_PROCESS (self));
-  if (!watched)
-    psf_subprocess_watch (PSF_SUBPROCESS (self), pid);
+  psf_fork_process_watch_launched (self, &launched);
   /* After the child watch: when the exit and the timer are due in the same
    * iteration, the reap comes first and the timer goes. */
   if (!priv->report_watched)

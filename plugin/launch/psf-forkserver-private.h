@@ -9,24 +9,6 @@
 
 G_BEGIN_DECLS
 
-/* What psf_forkserver_start_child() started. */
-typedef struct
-{
-  GPid  pid;
-  /* The read end of the child's status channel when the server forked it
-   * (a child with set-up options): the server relays its exit there, and
-   * keeps its zombie until this fd is closed. psf's own fd
-   * (psf_fork_guard_own_fd()); give it to psf_forkserver_relay_source_new().
-   * -1 when the server cloned the child as this process's own: the caller
-   * reaps it as for the other methods. */
-  int   relay_fd;
-  /* The server that relays it (which one to count as lost on EOF). */
-  guint relay_generation;
-  /* The exit status the child said it leaves with before the server said
-   * STARTED (a quick child), or -1. */
-  int   exiting;
-} PsfLaunched;
-
 /* FORKSERVER: has the forkserver (started on first use, restarted if it
  * died) make a child for @launch (its routine, input, cwd, env, fd map,
  * close-fds, output and set-up; the helper is psf_launch_get_helper_path())

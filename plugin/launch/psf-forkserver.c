@@ -1191,14 +1191,17 @@ psf_forkserver_start_child (const PsfLaunch  *launch,
     {
       /* Our own child: the caller reaps it, as any other. */
       close (status_fd);
-      status_fd = -1;
+      *launched = (PsfLaunched) { .pid = pid, .relay_fd = -1, .exiting = -1 };
+      return TRUE;
     }
-  else
-    psf_fork_guard_own_fd (status_fd);
-  launched->pid = pid;
-  launched->relay_fd = status_fd;
-  launched->relay_generation = generation;
-  launched->exiting = exiting;
+
+  psf_fork_guard_own_fd (status_fd);
+  *launched = (PsfLaunched) {
+    .pid = pid,
+    .relay_fd = status_fd,
+    .relay_generation = generation,
+    .exiting = exiting,
+  };
   return TRUE;
 }
 

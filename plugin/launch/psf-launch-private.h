@@ -5,10 +5,10 @@
  * Host side. A process type (PsfForkProcess) fills a PsfLaunch in start()
  * and hands it to the start method it was asked for: psf_launch_fork(),
  * psf_launch_spawn() (psf-launch.c) or psf_forkserver_start_child()
- * (psf-forkserver.c). They return what they started: FORK and SPAWN the
- * pid of a child of this process, FORKSERVER a PsfLaunched (the pid, and
- * the relay channel of a child the server forked, which
- * psf_forkserver_relay_source_new() reads). The process type watches it.
+ * (psf-forkserver.c). Each returns what it started, a PsfLaunched: the
+ * pid, and for a child the forkserver forked the channel that relays its
+ * exit (psf_forkserver_relay_source_new() reads it). The process type
+ * watches it.
  * Nothing in plugin/launch includes a process type's header (the layout
  * test launch-includes holds it).
  */
@@ -53,6 +53,24 @@ typedef struct
   int                  report_read_fd; /* its read end (closed in a FORK child) */
 } PsfLaunch;
 
+/* What a start method started. */
+typedef struct
+{
+  GPid  pid;
+  /* FORKSERVER, a child the server forked (one with set-up options): the
+   * read end of its status channel, where the server relays its exit; the
+   * server keeps its zombie until this fd is closed. psf's own fd
+   * (psf_fork_guard_own_fd()); give it to psf_forkserver_relay_source_new().
+   * -1 for a child of this process (FORK, SPAWN, a child the server
+   * cloned): the caller reaps it. */
+  int   relay_fd;
+  /* The server that relays it (which one to count as lost on EOF). */
+  guint relay_generation;
+  /* The exit status a relayed child said it leaves with before the server
+   * said STARTED (a quick child), or -1. */
+  int   exiting;
+} PsfLaunched;
+
 /* Where the helper is: $PSF_CHILD_PATH (set by `meson devenv` and the
  * tests), else the installed one. */
 const char *psf_launch_get_helper_path (void);
@@ -62,14 +80,16 @@ const char *psf_launch_get_helper_path (void);
 gboolean    psf_launch_check_cwd       (const char       *cwd,
                                         GError          **error);
 
-/* FORK: fork()s this process; the copy runs what @launch says. */
+/* FORK: fork()s this process; the copy runs what @launch says. A child
+ * of this process: no relay. */
 gboolean    psf_launch_fork            (const PsfLaunch  *launch,
-                                        GPid             *pid,
+                                        PsfLaunched      *launched,
                                         GError          **error);
 
-/* SPAWN: posix_spawn()s the helper with @launch->routine. */
+/* SPAWN: posix_spawn()s the helper with @launch->routine. A child of this
+ * process: no relay. */
 gboolean    psf_launch_spawn           (const PsfLaunch  *launch,
-                                        GPid             *pid,
+                                        PsfLaunched      *launched,
                                         GError          **error);
 
 G_END_DECLS

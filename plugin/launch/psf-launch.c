@@ -226,7 +226,7 @@ add_helper_fds (HelperFds                   *fds,
 
 gboolean
 psf_launch_spawn (const PsfLaunch  *launch,
-                  GPid             *pid_out,
+                  PsfLaunched      *launched,
                   GError          **error)
 {
   const char *helper = launch->helper;
@@ -336,13 +336,13 @@ psf_launch_spawn (const PsfLaunch  *launch,
       return FALSE;
     }
 
-  *pid_out = pid;
+  *launched = (PsfLaunched) { .pid = pid, .relay_fd = -1, .exiting = -1 };
   return TRUE;
 }
 
 gboolean
 psf_launch_fork (const PsfLaunch  *launch,
-                 GPid             *pid_out,
+                 PsfLaunched      *launched,
                  GError          **error)
 {
   PsfForkChildSpec spec = { 0 };
@@ -388,6 +388,6 @@ psf_launch_fork (const PsfLaunch  *launch,
   if (pid < 0)
     return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fork", NULL);
 
-  *pid_out = pid;
+  *launched = (PsfLaunched) { .pid = pid, .relay_fd = -1, .exiting = -1 };
   return TRUE;
 }
