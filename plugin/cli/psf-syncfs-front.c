@@ -169,18 +169,26 @@ run_full_command (int   argc,
 
 /* The command line as the full command's GOption parser would take it,
  * as long as it holds nothing but -q/--quiet, -V/--version, -- and paths:
- * anything else (another option, -qV, --quiet=x) is the full command's. */
+ * anything else (another option, -qV, --quiet=x) is the full command's.
+ * Leaves argv[] as it is (the full command gets the one it was given);
+ * the paths of a RUN_SYNC are the @n_paths that is_path() takes. */
+static int
+is_path (const char *arg,
+         int         options_end)
+{
+  return options_end || arg[0] != '-' || arg[1] == '\0';
+}
+
 static RunKind
-parse_arguments (int           argc,
-                 char         *argv[],
-                 const char ***paths,
-                 size_t       *n_paths)
+parse_arguments (int     argc,
+                 char   *argv[],
+                 size_t *n_paths)
 {
   int quiet = 0;
   int version = 0;
   int options_end = 0;
-  size_t n = 0;
 
+  *n_paths = 0;
   if (argc < 1)
     return RUN_FULL;
 
@@ -188,8 +196,8 @@ parse_arguments (int           argc,
     {
       const char *arg = argv[i];
 
-      if (options_end || arg[0] != '-' || arg[1] == '\0')
-        argv[n++] = argv[i];  /* paths, moved to the front of argv[] */
+      if (is_path (arg, options_end))
+        (*n_paths)++;
       else if (strcmp (arg, "--") == 0)
         options_end = 1;
       else if (strcmp (arg, "-q") == 0 || strcmp (arg, "--quiet") == 0)
@@ -202,11 +210,27 @@ parse_arguments (int           argc,
 
   if (version)
     return RUN_VERSION;
-  if (!quiet)
-    return RUN_FULL;
-  *paths = (const char **) argv;
-  *n_paths = n;
-  return RUN_SYNC;
+  return quiet ? RUN_SYNC : RUN_FULL;
+}
+
+/* The paths of a RUN_SYNC, in order; NULL when out of memory. */
+static const char **
+collect_paths (int    argc,
+               char  *argv[],
+               size_t n_paths)
+{
+  const char **paths = malloc ((n_paths > 0 ? n_paths : 1) * sizeof *paths);
+  int options_end = 0;
+  size_t n = 0;
+
+  if (paths == NULL)
+    return NULL;
+  for (int i = 1; i < argc; i++)
+    if (is_path (argv[i], options_end))
+      paths[n++] = argv[i];
+    else if (strcmp (argv[i], "--") == 0)
+      options_end = 1;
+  return paths;
 }
 
 /* g_utf8_validate(), or stricter: a name this refuses goes to the full
@@ -937,29 +961,16 @@ int
 main (int   argc,
       char *argv[])
 {
-  const char **paths = NULL;
-  size_t n_paths = 0;
   const char *full = getenv ("PSF_SYNCFS_FULL");
-  char **args = argv;
   RunKind kind = RUN_FULL;
-  int status;
+  size_t n_paths = 0;
 
   /* The locale is set up when a message is due (a run that succeeds
    * says nothing); the full command sets it up itself. */
   psf_syncfs_reserve_standard_fds ();
 
-  /* The parse moves paths within a copy of argv[], so that the full
-   * command gets the one it was given. */
   if (full == NULL || *full == '\0' || strcmp (full, "0") == 0)
-    {
-      args = malloc (((size_t) (argc > 0 ? argc : 0) + 1) * sizeof *args);
-      if (args != NULL)
-        {
-          memcpy (args, argv, (size_t) (argc > 0 ? argc : 0) * sizeof *args);
-          args[argc > 0 ? argc : 0] = NULL;
-          kind = parse_arguments (argc, args, &paths, &n_paths);
-        }
-    }
+    kind = parse_arguments (argc, argv, &n_paths);
 
   switch (kind)
     {
@@ -967,9 +978,14 @@ main (int   argc,
       return print_version ();
 
     case RUN_SYNC:
-      status = sync_paths (paths, n_paths);
-      if (status >= 0)
-        return status;
+      {
+        const char **paths = collect_paths (argc, argv, n_paths);
+        int status = paths != NULL ? sync_paths (paths, n_paths) : -1;
+
+        free (paths);
+        if (status >= 0)
+          return status;
+      }
       break;
 
     case RUN_FULL:
@@ -977,7 +993,5 @@ main (int   argc,
       break;
     }
 
-  if (args != argv)
-    free (args);
   return run_full_command (argc, argv);
 }
