@@ -13,19 +13,19 @@
 # that expects one asserts it, and any other fails the test that caused it.
 
 import errno
+import functools
 import gc
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import traceback
 
-import gi
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import psftap  # noqa: E402
+from psftap import Skip, require_gi, run  # noqa: E402
 
-gi.require_version('GLib', '2.0')
-gi.require_version('Peas', '1.0')
-gi.require_version('Psf', '1')
+require_gi(GLib='2.0', Peas='1.0', Psf='1')
 from gi.repository import GLib, Peas, Psf  # noqa: E402
 
 SRCDIR = os.environ['G_TEST_SRCDIR']
@@ -33,13 +33,7 @@ PLUGIN_DIR = os.environ['PSF_PLUGIN_PATH']
 sys.path.insert(0, SRCDIR)
 import orchestrator  # noqa: E402
 
-TESTS = []
 WARNINGS = []
-
-
-def test(func):
-    TESTS.append(func)
-    return func
 
 
 def on_warning(domain, level, message, _data):
@@ -58,6 +52,18 @@ def take_warnings():
     taken = WARNINGS[:]
     WARNINGS.clear()
     return taken
+
+
+def test(func):
+    """A test that also fails on a warning it did not take itself."""
+    @functools.wraps(func)
+    def checked():
+        take_warnings()
+        func()
+        unexpected = take_warnings()
+        if unexpected:
+            raise AssertionError(f'unexpected warnings: {unexpected}')
+    return psftap.test(checked)
 
 
 class Tree:
@@ -246,10 +252,6 @@ def orchestrator_missing_dir():
     assert 'plugin folder /nonexistent/psf-plugins does not exist' in out.stderr, out.stderr
 
 
-class Skip(Exception):
-    pass
-
-
 def with_failing_syncfs(errno_name):
     """Makes every syncfs() of psf's child fail (the shim this suite
     preloads reads its variable at each call; the child inherits it)."""
@@ -299,28 +301,5 @@ def orchestrator_failed_sync():
     assert lines[-1].startswith('!!! psf-syncfs failed: '), lines
 
 
-def main():
-    failed = 0
-    for number, func in enumerate(TESTS, 1):
-        name = f'/psf/plugin-host/python/{func.__name__.replace("_", "-")}'
-        take_warnings()
-        try:
-            func()
-            unexpected = take_warnings()
-            if unexpected:
-                raise AssertionError(f'unexpected warnings: {unexpected}')
-            print(f'ok {number} {name}')
-        except Skip as why:
-            print(f'ok {number} {name} # SKIP {why}')
-        except Exception:  # noqa: BLE001 - every failure is reported as TAP
-            failed += 1
-            print(f'not ok {number} {name}')
-            for line in traceback.format_exc().splitlines():
-                print(f'# {line}')
-        sys.stdout.flush()
-    print(f'1..{len(TESTS)}')
-    return 1 if failed else 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    run('/psf/plugin-host/python/')
