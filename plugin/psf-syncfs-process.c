@@ -194,9 +194,9 @@ psf_syncfs_process_decode (PsfSyncfsProcess *self,
   gboolean listened = g_signal_has_handler_pending (self, signals[PATH_DONE], 0, TRUE);
 
   psf_syncfs_decoder_feed (&self->decoder, report, len, listened ? &self->arrived : NULL);
-  if (self->decoder.n_filesystems >= 0 && self->n_filesystems < 0)
+  if (self->decoder.reader.n_filesystems >= 0 && self->n_filesystems < 0)
     {
-      self->n_filesystems = (int) self->decoder.n_filesystems;
+      self->n_filesystems = (int) self->decoder.reader.n_filesystems;
       psf_task_emit_started (PSF_TASK (self));
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FILESYSTEMS]);
     }
@@ -221,10 +221,10 @@ psf_syncfs_process_report (PsfForkProcess *process,
   guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
 
   psf_syncfs_process_decode (self, data, len);
-  if (self->decoder.n_used != n)
+  if (self->decoder.reader.n_used != n)
     {
       g_debug ("syncfs child reported %u of %u paths (%" G_GSIZE_FORMAT " bytes)",
-               self->decoder.n_used, n, len);
+               self->decoder.reader.n_used, n, len);
       /* The routine sends a record for every path, whatever happened to
        * it: a path without one is unconfirmed, not synced. */
       psf_fork_process_report_incomplete (process);
@@ -261,11 +261,11 @@ psf_syncfs_process_check (PsfTask  *task,
       int rc = psf_task_get_returncode (task);
       guint n = self->sent != NULL ? g_strv_length (self->sent) : 0;
 
-      if (rc > 0 && self->decoder.failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
+      if (rc > 0 && self->decoder.reader.failed_call == PSF_CHILD_FAILED_MMAP_INPUT)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
                      _("The helper could not map its input: mmap(fd %d): %s"),
-                     PSF_CHILD_INPUT_FD, g_strerror (self->decoder.failed_errno));
-      else if (rc == PSF_CHILD_EXIT_REPORT && self->decoder.n_used < n)
+                     PSF_CHILD_INPUT_FD, g_strerror (self->decoder.reader.failed_errno));
+      else if (rc == PSF_CHILD_EXIT_REPORT && self->decoder.reader.n_used < n)
         g_set_error (error, PSF_ERROR, PSF_ERROR_FAILED,
                      g_dngettext (GETTEXT_PACKAGE,
                                   "The report of the child is incomplete: "
@@ -273,7 +273,7 @@ psf_syncfs_process_check (PsfTask  *task,
                                   "The report of the child is incomplete: "
                                   "%u of %u paths reported",
                                   n),
-                     self->decoder.n_used, n);
+                     self->decoder.reader.n_used, n);
       else
         PSF_TASK_CLASS (psf_syncfs_process_parent_class)->check (task, error);
       return;

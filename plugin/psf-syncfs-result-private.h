@@ -6,6 +6,7 @@
 #pragma once
 
 #include "psf-syncfs-result.h"
+#include "psf-wire-report.h"
 
 G_BEGIN_DECLS
 
@@ -14,20 +15,14 @@ PsfSyncfsResult *psf_syncfs_result_new (const char      *path,
                                         int              error_number,
                                         guint64          device);
 
-/* Decodes a child's report as it arrives, each record once. The report
- * is not trusted: records with a bad index or status, an errno below 0 or
- * above 4095 and repeated indices are ignored; a trailing partial record
- * waits for the rest of its bytes. */
+/* Decodes a child's report as it arrives, each record once, into the
+ * results: the wire's reader (PsfWireReportReader, psf-wire-report.h)
+ * says which records count; a path without one stays SKIPPED, errno 0. */
 typedef struct
 {
-  GPtrArray *results;       /* one per path; SKIPPED, errno 0 until its record */
-  gboolean  *seen;
-  guint      n_paths;
-  guint      n_used;        /* paths with a record */
-  gsize      offset;        /* the bytes of the report decoded */
-  int        failed_call;   /* the helper's failure record (PSF_CHILD_FAILED_*), or 0 */
-  int        failed_errno;
-  gint64     n_filesystems; /* the routine's plan, or -1 before it */
+  GPtrArray           *results;  /* one per path */
+  guchar              *seen;     /* the reader's */
+  PsfWireReportReader  reader;   /* n_used, failed_call, n_filesystems… */
 } PsfSyncfsDecoder;
 
 /* Fills @results with one "not reached" result per path of @paths. */

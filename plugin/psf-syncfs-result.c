@@ -84,9 +84,8 @@ psf_syncfs_decoder_init (PsfSyncfsDecoder   *decoder,
 {
   memset (decoder, 0, sizeof *decoder);
   decoder->results = g_ptr_array_ref (results);
-  decoder->seen = g_new0 (gboolean, n_paths);
-  decoder->n_paths = n_paths;
-  decoder->n_filesystems = -1;
+  decoder->seen = g_new0 (guchar, n_paths);
+  psf_wire_report_reader_init (&decoder->reader, n_paths, decoder->seen);
 
   g_ptr_array_set_size (results, 0);
   for (guint i = 0; i < n_paths; i++)
@@ -101,73 +100,32 @@ psf_syncfs_decoder_clear (PsfSyncfsDecoder *decoder)
   g_clear_pointer (&decoder->seen, g_free);
 }
 
-/* Applies the record at the start of @data (@len bytes from there),
- * checked by the wire's decoder; returns the index of the path it is
- * about, or -1 when it is not about a path, not valid, or about a path
- * that already had its record (the first one counts). */
-static gint64
-psf_syncfs_decoder_apply (PsfSyncfsDecoder *decoder,
-                          const guint8     *data,
-                          gsize             len)
-{
-  PsfSyncfsRecord record;
-  PsfSyncfsResult *result;
-
-  switch (psf_wire_report_decode (data, len, decoder->n_paths, &record))
-    {
-    case PSF_WIRE_REPORT_FAILURE:
-      /* The first one counts. */
-      if (decoder->failed_call == 0)
-        {
-          decoder->failed_call = record.status;
-          decoder->failed_errno = record.error;
-        }
-      return -1;
-
-    case PSF_WIRE_REPORT_PLAN:
-      /* The first one counts. */
-      if (decoder->n_filesystems < 0)
-        decoder->n_filesystems = (gint64) record.device;
-      return -1;
-
-    case PSF_WIRE_REPORT_PATH:
-      break;
-
-    default:
-      return -1;
-    }
-
-  if (decoder->seen[record.index])
-    return -1;
-  decoder->seen[record.index] = TRUE;
-  result = g_ptr_array_index (decoder->results, record.index);
-  result->status = record.status;
-  result->error_number = record.error;
-  result->device = record.device;
-  decoder->n_used++;
-  return record.index;
-}
-
 guint
 psf_syncfs_decoder_feed (PsfSyncfsDecoder *decoder,
                          const guint8     *report,
                          gsize             report_len,
                          GQueue           *arrived)
 {
-  guint used = decoder->n_used;
+  guint used = decoder->reader.n_used;
+  PsfSyncfsRecord record;
+  int read;
 
-  /* Only whole records: a partial one waits for its end. */
-  while (decoder->offset + sizeof (PsfSyncfsRecord) <= report_len)
+  while ((read = psf_wire_report_reader_next (&decoder->reader, report, report_len,
+                                              &record)) >= 0)
     {
-      gint64 index = psf_syncfs_decoder_apply (decoder, report + decoder->offset,
-                                               report_len - decoder->offset);
+      PsfSyncfsResult *result;
 
-      decoder->offset += sizeof (PsfSyncfsRecord);
-      if (index >= 0 && arrived != NULL)
-        g_queue_push_tail (arrived, GUINT_TO_POINTER ((guint) index));
+      if (read == 0)
+        continue;
+      result = g_ptr_array_index (decoder->results, record.index);
+      result->status = record.status;
+      result->error_number = record.error;
+      result->device = record.device;
+      if (arrived != NULL)
+        g_queue_push_tail (arrived, GUINT_TO_POINTER (record.index));
     }
 
-  return decoder->n_used - used;
+  return decoder->reader.n_used - used;
 }
 
 guint
@@ -185,9 +143,9 @@ psf_syncfs_results_decode_full (GPtrArray          *results,
   psf_syncfs_decoder_init (&decoder, results, paths, n_paths);
   used = psf_syncfs_decoder_feed (&decoder, report, report_len, NULL);
   if (failed_call != NULL)
-    *failed_call = decoder.failed_call;
+    *failed_call = decoder.reader.failed_call;
   if (failed_errno != NULL)
-    *failed_errno = decoder.failed_errno;
+    *failed_errno = decoder.reader.failed_errno;
   psf_syncfs_decoder_clear (&decoder);
 
   return used;

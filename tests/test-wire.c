@@ -181,6 +181,66 @@ test_report_plan (void)
                    PSF_WIRE_REPORT_MALFORMED);
 }
 
+/* A report read as it arrives: the first record of a path counts (a
+ * repeat, a refused record, a failure record and the plan do not count as
+ * paths), the first failure and the first plan are kept, a part record
+ * waits for its end. */
+static void
+test_report_reader (void)
+{
+  PsfSyncfsRecord records[8];
+  PsfWireReportReader reader;
+  PsfSyncfsRecord out;
+  guint8 report[sizeof records];
+  guchar seen[3] = { 0 };
+  gsize len = 0;
+
+  psf_wire_report_encode_plan (&records[0], 2);
+  psf_wire_report_encode (&records[1], 1, PSF_WIRE_STATUS_FAILED, EIO, 0, 7);
+  psf_wire_report_encode (&records[2], 1, PSF_WIRE_STATUS_SYNCED, 0, 0, 7);   /* a repeat */
+  psf_wire_report_encode (&records[3], 5, PSF_WIRE_STATUS_SYNCED, 0, 0, 7);   /* out of range */
+  psf_wire_report_encode_failure (&records[4], PSF_CHILD_FAILED_MMAP_INPUT, ENOMEM);
+  psf_wire_report_encode_failure (&records[5], PSF_CHILD_FAILED_MMAP_INPUT, EIO);
+  psf_wire_report_encode_plan (&records[6], 1);
+  psf_wire_report_encode (&records[7], 0, PSF_WIRE_STATUS_SYNCED, 0, 0, 9);
+  memcpy (report, records, sizeof records);
+
+  psf_wire_report_reader_init (&reader, 3, seen);
+  g_assert_cmpint (reader.n_filesystems, ==, -1);
+
+  /* Half a record: nothing to read yet. */
+  len = sizeof (PsfSyncfsRecord) / 2;
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, -1);
+  g_assert_cmpuint (reader.offset, ==, 0);
+
+  /* The plan, then path 1's first record. */
+  len = 2 * sizeof (PsfSyncfsRecord) + 5;
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, 0);
+  g_assert_cmpint (reader.n_filesystems, ==, 2);
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, 1);
+  g_assert_cmpuint (out.index, ==, 1);
+  g_assert_cmpint (out.status, ==, PSF_WIRE_STATUS_FAILED);
+  g_assert_cmpint (out.error, ==, EIO);
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, -1);
+
+  /* The rest: only path 0 counts as a path. */
+  len = sizeof report;
+  for (int i = 2; i < 7; i++)
+    g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, 0);
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, 1);
+  g_assert_cmpuint (out.index, ==, 0);
+  g_assert_cmpuint (out.device, ==, 9);
+  g_assert_cmpint (psf_wire_report_reader_next (&reader, report, len, &out), ==, -1);
+
+  g_assert_cmpuint (reader.n_used, ==, 2);
+  g_assert_cmpint (reader.failed_call, ==, PSF_CHILD_FAILED_MMAP_INPUT);
+  g_assert_cmpint (reader.failed_errno, ==, ENOMEM);
+  g_assert_cmpint (reader.n_filesystems, ==, 2);
+  g_assert_cmpuint (seen[0], ==, 1);
+  g_assert_cmpuint (seen[1], ==, 1);
+  g_assert_cmpuint (seen[2], ==, 0);
+}
+
 /* ---- the set-up record ---------------------------------------------------- */
 
 /* Encodes @setup into a new 8-byte aligned buffer of *@len bytes. */
@@ -448,6 +508,7 @@ main (int   argc,
   g_test_add_func ("/psf/wire/report/out-of-range", test_report_out_of_range);
   g_test_add_func ("/psf/wire/report/failure", test_report_failure);
   g_test_add_func ("/psf/wire/report/plan", test_report_plan);
+  g_test_add_func ("/psf/wire/report/reader", test_report_reader);
   g_test_add_func ("/psf/wire/setup/round-trip", test_setup_round_trip);
   g_test_add_func ("/psf/wire/setup/sparse", test_setup_sparse);
   g_test_add_func ("/psf/wire/setup/malformed", test_setup_malformed);

@@ -652,9 +652,6 @@ wait_child (Child          *child,
 
 /* ------------------------------------------------------- the messages */
 
-/* Marks a failed path's errno in decode_report() (errnos are below 4096). */
-#define FAILED_BIT (1 << 30)
-
 typedef struct
 {
   uint32_t first_failed;  /* index of the first FAILED path */
@@ -665,59 +662,39 @@ typedef struct
   int      failed_errno;
 } Outcome;
 
-/* psf_syncfs_results_decode_full(): the first record of a path counts,
- * the first failure record too, anything the codec refuses is skipped.
- * The failed paths are counted in input order, as the results list them. */
+/* What the report says, read with the wire's reader (the library's
+ * policy: the first record of a path counts, and so on); the failed paths
+ * are counted in input order, as the results list them. */
 static int
 decode_report (const Child *child,
                size_t       n_paths,
                Outcome     *outcome)
 {
-  int *errors = malloc ((n_paths > 0 ? n_paths : 1) * sizeof *errors);
+  unsigned char *seen = calloc (n_paths > 0 ? n_paths : 1, 1);
+  PsfWireReportReader reader;
   PsfSyncfsRecord record;
+  int read;
 
-  if (errors == NULL)
+  if (seen == NULL)
     return -1;
   memset (outcome, 0, sizeof *outcome);
-  for (size_t i = 0; i < n_paths; i++)
-    errors[i] = -1;  /* no record */
-
-  for (size_t off = 0; off + sizeof record <= child->report_len; off += sizeof record)
-    switch (psf_wire_report_decode (child->report + off, child->report_len - off,
-                                    (uint32_t) n_paths, &record))
+  outcome->first_failed = UINT32_MAX;
+  psf_wire_report_reader_init (&reader, (uint32_t) n_paths, seen);
+  while ((read = psf_wire_report_reader_next (&reader, child->report, child->report_len,
+                                              &record)) >= 0)
+    if (read == 1 && record.status == PSF_WIRE_STATUS_FAILED)
       {
-      case PSF_WIRE_REPORT_FAILURE:
-        if (outcome->failed_call == 0)
+        if (record.index < outcome->first_failed)
           {
-            outcome->failed_call = record.status;
-            outcome->failed_errno = record.error;
+            outcome->first_failed = record.index;
+            outcome->first_errno = record.error;
           }
-        break;
-
-      case PSF_WIRE_REPORT_PATH:
-        if (errors[record.index] != -1)
-          break;
-        outcome->n_reported++;
-        /* Only FAILED matters here: the others count as no error. */
-        errors[record.index] = record.status == PSF_WIRE_STATUS_FAILED ? record.error : 0;
-        if (record.status == PSF_WIRE_STATUS_FAILED)
-          errors[record.index] |= FAILED_BIT;
-        break;
-
-      default:
-        break;
+        outcome->n_failed++;
       }
-
-  for (size_t i = 0; i < n_paths; i++)
-    if (errors[i] != -1 && (errors[i] & FAILED_BIT) != 0)
-      {
-        if (outcome->n_failed++ == 0)
-          {
-            outcome->first_failed = (uint32_t) i;
-            outcome->first_errno = errors[i] & ~FAILED_BIT;
-          }
-      }
-  free (errors);
+  outcome->n_reported = reader.n_used;
+  outcome->failed_call = reader.failed_call;
+  outcome->failed_errno = reader.failed_errno;
+  free (seen);
   return 0;
 }
 

@@ -92,3 +92,59 @@ psf_wire_report_decode (const void      *data,
   *record = r;
   return PSF_WIRE_REPORT_PATH;
 }
+
+void
+psf_wire_report_reader_init (PsfWireReportReader *reader,
+                             uint32_t             n_paths,
+                             unsigned char       *seen)
+{
+  memset (reader, 0, sizeof *reader);
+  reader->n_paths = n_paths;
+  reader->seen = seen;
+  reader->n_filesystems = -1;
+}
+
+int
+psf_wire_report_reader_next (PsfWireReportReader *reader,
+                             const void          *report,
+                             size_t               len,
+                             PsfSyncfsRecord     *record)
+{
+  const unsigned char *data = report;
+  PsfSyncfsRecord r;
+  int kind;
+
+  /* Only whole records: a part one waits for its end. */
+  if (reader->offset > len || len - reader->offset < sizeof r)
+    return -1;
+  kind = psf_wire_report_decode (data + reader->offset, len - reader->offset,
+                                 reader->n_paths, &r);
+  reader->offset += sizeof r;
+
+  switch (kind)
+    {
+    case PSF_WIRE_REPORT_FAILURE:
+      if (reader->failed_call == 0)
+        {
+          reader->failed_call = r.status;
+          reader->failed_errno = r.error;
+        }
+      return 0;
+
+    case PSF_WIRE_REPORT_PLAN:
+      if (reader->n_filesystems < 0)
+        reader->n_filesystems = (int64_t) r.device;
+      return 0;
+
+    case PSF_WIRE_REPORT_PATH:
+      if (reader->seen[r.index])
+        return 0;
+      reader->seen[r.index] = 1;
+      reader->n_used++;
+      *record = r;
+      return 1;
+
+    default:
+      return 0;
+    }
+}

@@ -118,3 +118,34 @@ int  psf_wire_report_decode         (const void      *data,
                                      size_t           len,
                                      uint32_t         n_paths,
                                      PsfSyncfsRecord *record);
+
+/* A report read as it arrives, each record once, with the policy every
+ * reader of a report follows: the first record of a path counts, so do the
+ * first failure record and the first plan; what psf_wire_report_decode()
+ * refuses is skipped; a trailing part record waits for the rest of its
+ * bytes. Plain libc: the library's results (psf-syncfs-result.c) and the
+ * psf-syncfs program read reports with it. */
+typedef struct
+{
+  uint32_t       n_paths;
+  unsigned char *seen;           /* n_paths bytes, zeroed: the caller's */
+  uint32_t       n_used;         /* paths that got their record */
+  size_t         offset;         /* bytes of the report read */
+  int            failed_call;    /* the first failure record's call, or 0 */
+  int            failed_errno;
+  int64_t        n_filesystems;  /* the plan, or -1 before it */
+} PsfWireReportReader;
+
+void psf_wire_report_reader_init (PsfWireReportReader *reader,
+                                  uint32_t             n_paths,
+                                  unsigned char       *seen);
+
+/* Reads the next whole record of @report (its first @len bytes: the report
+ * so far, which only grows from one call to the next). Returns 1 with
+ * @record filled when it is the first record of its path, 0 for any other
+ * record (taken into @reader or skipped), -1 when no whole record is left
+ * to read. */
+int  psf_wire_report_reader_next (PsfWireReportReader *reader,
+                                  const void          *report,
+                                  size_t               len,
+                                  PsfSyncfsRecord     *record);
