@@ -605,9 +605,7 @@ describe (PsfStartMethod  method,
 
   for (guint i = 0; i < n; i++)
     psf_spawn_process_take_fd (proc, sources[i], targets[i]);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 20000), ==, 0);
 
   report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
   text = g_strndup (g_bytes_get_data (report, NULL), g_bytes_get_size (report));

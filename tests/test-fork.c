@@ -92,8 +92,7 @@ test_fork_report (void)
   g_autoptr(GBytes) report = NULL;
 
   g_signal_connect (proc, "exited", G_CALLBACK (report_seen_at_exit_cb), &report);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 10000);
+  psf_test_start_and_wait (PSF_TASK (proc), 10000);
   g_assert_nonnull (report);
   g_assert_cmpmem (g_bytes_get_data (report, NULL), g_bytes_get_size (report),
                    "hello from the child", 20);
@@ -104,9 +103,7 @@ test_fork_crash (void)
 {
   g_autoptr(PsfForkProcess) proc = psf_fork_process_new_with_func (crash, NULL, NULL);
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 10000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGSEGV);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 10000), ==, -SIGSEGV);
 }
 
 static void
@@ -116,9 +113,7 @@ test_fork_grandchild_holds_fds (void)
   GBytes *report;
   pid_t grandchild = 0;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 10000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 10000), ==, 0);
 
   /* The exit was reported while the grandchild still holds the channel. */
   report = psf_fork_process_get_report (proc);

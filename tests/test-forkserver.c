@@ -39,11 +39,8 @@ static int
 sync_run (const char *path)
 {
   g_autoptr(PsfSyncfsProcess) proc = sync_new (path);
-  g_autoptr(GError) error = NULL;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
-  return psf_task_get_returncode (PSF_TASK (proc));
+  return psf_test_start_and_wait (PSF_TASK (proc), 30000);
 }
 
 /* Waits (iterating the context) until the task's child exists. */
@@ -303,9 +300,7 @@ describe (PsfTestDescribe *proc)
   GBytes *report;
   g_autofree char *text = NULL;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 20000), ==, 0);
 
   report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
   text = g_strndup (g_bytes_get_data (report, NULL), g_bytes_get_size (report));
@@ -521,9 +516,7 @@ test_large_request (void)
   g_ptr_array_add (paths, NULL);
 
   proc = psf_test_syncfs_new (PSF_START_METHOD_FORKSERVER, (const char * const *) paths->pdata);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 30000), ==, 0);
 
   results = psf_syncfs_process_get_results (proc);
   g_assert_cmpuint (results->len, ==, 3001);

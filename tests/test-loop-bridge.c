@@ -236,8 +236,7 @@ test_no_fd_left (void)
   {
     g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
 
-    psf_test_assert_started (PSF_TASK (proc));
-    psf_test_run_until_exited (PSF_TASK (proc), 30000);
+    psf_test_start_and_wait (PSF_TASK (proc), 30000);
   }
 
   before = psf_test_count_fds ();

@@ -73,9 +73,7 @@ child_run (Child *c)
 {
   g_autofree char *text = NULL;
 
-  psf_test_assert_started (PSF_TASK (c->proc));
-  psf_test_run_until_exited (PSF_TASK (c->proc), 20000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (c->proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (c->proc), 20000), ==, 0);
 
   if (c->read_fd >= 0)
     {
@@ -294,9 +292,7 @@ test_cgroup_kills_grandchildren (void)
     }
 
   g_object_set (proc, "cgroup", cgroup, NULL);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 20000), ==, 0);
   /* The grandchild sleeping 60 s was killed and the cgroup removed. */
   g_assert_false (g_file_test (cgroup, G_FILE_TEST_EXISTS));
 }
@@ -496,9 +492,7 @@ run_logged (Via         via,
 
   g_object_set (proc, "logfile", logfile, "log-filter-file", filter,
                 "background", background, NULL);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 30000), ==, 0);
 }
 
 static void

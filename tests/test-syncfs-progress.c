@@ -124,8 +124,7 @@ progress_run (Progress           *p,
   g_signal_connect (p->proc, "exited", G_CALLBACK (exited_cb), p);
   g_signal_connect (p->proc, "notify::n-filesystems", G_CALLBACK (n_filesystems_cb), p);
 
-  psf_test_assert_started (PSF_TASK (p->proc));
-  psf_test_run_until_exited (PSF_TASK (p->proc), 30000);
+  psf_test_start_and_wait (PSF_TASK (p->proc), 30000);
   if (fault_spec != NULL)
     psf_test_disarm_faults (NULL);
 }
@@ -288,8 +287,7 @@ test_unheard (void)
   g_autoptr(PsfSyncfsProcess) proc = psf_syncfs_process_new (paths);
   g_autoptr(GPtrArray) results = NULL;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  psf_test_start_and_wait (PSF_TASK (proc), 30000);
   results = psf_syncfs_process_get_results (proc);
   g_assert_cmpuint (results->len, ==, 2);
   g_assert_cmpint (psf_syncfs_process_get_n_filesystems (proc), ==, 1);

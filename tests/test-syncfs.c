@@ -82,8 +82,7 @@ run_sync (Fixture            *f,
   before = psf_syncfs_process_get_results (proc);
   g_assert_cmpuint (before->len, ==, 0);
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  psf_test_start_and_wait (PSF_TASK (proc), 30000);
   return proc;
 }
 
@@ -349,8 +348,7 @@ test_unreadable_directory (Fixture       *f,
       proc = psf_test_syncfs_new (f->method, paths);
       g_object_set (proc, "uid", 65534, "gid", 65534, NULL);
       psf_spawn_process_set_groups (PSF_SPAWN_PROCESS (proc), NULL, 0);
-      psf_test_assert_started (PSF_TASK (proc));
-      psf_test_run_until_exited (PSF_TASK (proc), 30000);
+      psf_test_start_and_wait (PSF_TASK (proc), 30000);
     }
   else
     proc = run_sync (f, paths);

@@ -629,9 +629,7 @@ test_no_leaks_after_many_runs (void)
     {
       g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("exit", "0");
 
-      psf_test_assert_started (PSF_TASK (proc));
-      psf_test_run_until_exited (PSF_TASK (proc), 10000);
-      g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+      g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 10000), ==, 0);
     }
 
   g_assert_cmpuint (psf_test_count_fds (), ==, fds_before);
@@ -687,8 +685,7 @@ run_capturing_stdout (PsfSpawnProcess *proc)
 
   g_assert_no_errno (pipe (pipe_fds));
   psf_spawn_process_take_fd (proc, pipe_fds[1], STDOUT_FILENO);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 10000);
+  psf_test_start_and_wait (PSF_TASK (proc), 10000);
   n = read (pipe_fds[0], buf, sizeof buf - 1);
   close (pipe_fds[0]);
   g_assert_cmpint (n, >=, 0);
@@ -742,9 +739,7 @@ test_spawn_take_fd (void)
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
   /* Without it, fd 7 is not there. */
-  psf_test_assert_started (PSF_TASK (proc2));
-  psf_test_run_until_exited (PSF_TASK (proc2), 10000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc2)), ==, 1);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc2), 10000), ==, 1);
 }
 
 int

@@ -213,36 +213,59 @@ timeout_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Iterates the thread-default context until @done says so, failing the
+ * test after @timeout_ms. */
+static void
+iterate_until (gboolean    (*done) (gconstpointer data),
+               gconstpointer data,
+               guint         timeout_ms)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  GSource *timeout = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (timeout, timeout_cb, GUINT_TO_POINTER (timeout_ms), NULL);
+  g_source_attach (timeout, context);
+
+  while (!done (data))
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+}
+
+static gboolean
+task_exited (gconstpointer task)
+{
+  return psf_task_get_state ((PsfTask *) task) == PSF_TASK_STATE_EXITED;
+}
+
+static gboolean
+flag_set (gconstpointer flag)
+{
+  return *(const gboolean *) flag;
+}
+
 void
 psf_test_run_until_exited (PsfTask *task,
                            guint    timeout_ms)
 {
-  GSource *timeout = g_timeout_source_new (timeout_ms);
-
-  g_source_set_callback (timeout, timeout_cb, GUINT_TO_POINTER (timeout_ms), NULL);
-  g_source_attach (timeout, g_main_context_get_thread_default ());
-
-  while (psf_task_get_state (task) != PSF_TASK_STATE_EXITED)
-    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
-
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
+  iterate_until (task_exited, task, timeout_ms);
 }
 
 void
 psf_test_run_until (gboolean *flag,
                     guint     timeout_ms)
 {
-  GSource *timeout = g_timeout_source_new (timeout_ms);
+  iterate_until (flag_set, flag, timeout_ms);
+}
 
-  g_source_set_callback (timeout, timeout_cb, GUINT_TO_POINTER (timeout_ms), NULL);
-  g_source_attach (timeout, g_main_context_get_thread_default ());
-
-  while (!*flag)
-    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
-
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
+int
+psf_test_start_and_wait (PsfTask *task,
+                         guint    timeout_ms)
+{
+  psf_test_assert_started (task);
+  psf_test_run_until_exited (task, timeout_ms);
+  return psf_task_get_returncode (task);
 }
 
 const char *

@@ -44,6 +44,12 @@ void        psf_test_run_until_exited   (PsfTask *task,
 void        psf_test_run_until          (gboolean *flag,
                                          guint     timeout_ms);
 
+/* Starts @task (which must succeed) and iterates the thread-default
+ * context until it has exited, failing the test after @timeout_ms;
+ * returns its returncode. */
+int         psf_test_start_and_wait     (PsfTask *task,
+                                         guint    timeout_ms);
+
 /* The psf-test-prog helper built beside the tests. */
 const char *psf_test_prog_path          (void);
 

@@ -1129,8 +1129,7 @@ test_fd_map_low_source (Fixture       *f,
         g_object_set (proc, "umask", 022, NULL);
       spec = g_strdup ("syncfs,action=delay,ms=0,notify=60,where=child");
       psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), spec);
-      psf_test_assert_started (PSF_TASK (proc));
-      psf_test_run_until_exited (PSF_TASK (proc), 30000);
+      psf_test_start_and_wait (PSF_TASK (proc), 30000);
       psf_test_disarm_faults (NULL);
 
       got = read_available (fds[0], &len);
@@ -1183,8 +1182,7 @@ test_fd_map_internal_target (Fixture       *f,
   spec = g_strdup_printf ("syncfs,action=delay,ms=0,notify=%d,where=child", target);
   psf_test_arm_faults (NULL, spec);
   /* psf's own fds move out of the way: the target gets the caller's fd. */
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  psf_test_start_and_wait (PSF_TASK (proc), 30000);
   psf_test_disarm_faults (NULL);
 
   got = read_available (fds[0], &len);

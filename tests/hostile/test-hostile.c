@@ -913,9 +913,7 @@ test_child_grandchild_not_waited (void)
   g_autoptr(PsfSpawnProcess) proc = psf_test_prog_new ("grandchild", "3000");
   gint64 start = g_get_monotonic_time ();
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 20000), ==, 0);
   g_assert_cmpint (g_get_monotonic_time () - start, <, 2500 * 1000);
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
@@ -962,8 +960,7 @@ test_child_grandchild_cgroup (gconstpointer data)
   g_object_set (proc, "cgroup", cgroup, NULL);
   psf_spawn_process_take_fd (PSF_SPAWN_PROCESS (proc), hold[1], 9);
   psf_test_arm_faults (PSF_SPAWN_PROCESS (proc), "syncfs,action=grandchild,ms=60000,notify=9,where=child");
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
+  psf_test_start_and_wait (PSF_TASK (proc), 20000);
   psf_test_disarm_faults (NULL);
   g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
 
@@ -1019,9 +1016,7 @@ test_child_flood_report (void)
                                                                    NULL);
   GBytes *report;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 60000);
-  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, 0);
+  g_assert_cmpint (psf_test_start_and_wait (PSF_TASK (proc), 60000), ==, 0);
   report = psf_fork_process_get_report (proc);
   g_assert_nonnull (report);
   g_assert_cmpuint (g_bytes_get_size (report), <=, 64u * 1024 * 1024);
@@ -1125,8 +1120,7 @@ test_child_breaks_report_bound (void)
   g_setenv ("PSF_CHILD_PATH", helper, TRUE);
 
   psf_fork_process_set_start_method (PSF_FORK_PROCESS (proc), PSF_START_METHOD_SPAWN);
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 30000);
+  psf_test_start_and_wait (PSF_TASK (proc), 30000);
   report = psf_fork_process_get_report (PSF_FORK_PROCESS (proc));
   g_assert_nonnull (report);
   g_assert_cmpuint (g_bytes_get_size (report), ==, 200000);

@@ -45,11 +45,8 @@ static int
 sync_run (void)
 {
   g_autoptr(PsfSyncfsProcess) proc = sync_new ();
-  g_autoptr(GError) error = NULL;
 
-  psf_test_assert_started (PSF_TASK (proc));
-  psf_test_run_until_exited (PSF_TASK (proc), 20000);
-  return psf_task_get_returncode (PSF_TASK (proc));
+  return psf_test_start_and_wait (PSF_TASK (proc), 20000);
 }
 
 static void
