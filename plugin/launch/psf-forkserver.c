@@ -301,7 +301,6 @@ spawn_server_locked (gboolean  *helper_missing,
   const char *helper = psf_launch_get_helper_path ();
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
-  sigset_t mask;
   struct stat st;
   char host_pid[24];
   char *argv[4];
@@ -343,13 +342,7 @@ spawn_server_locked (gboolean  *helper_missing,
   posix_spawn_file_actions_addclosefrom_np (&actions, PSF_FORKSERVER_SOCKET_FD + 1);
 
   posix_spawnattr_init (&attr);
-  sigemptyset (&mask);
-  posix_spawnattr_setsigmask (&attr, &mask);
-  sigfillset (&mask);
-  sigdelset (&mask, SIGKILL);
-  sigdelset (&mask, SIGSTOP);
-  posix_spawnattr_setsigdefault (&attr, &mask);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  psf_launch_spawnattr_clean_signals (&attr);
 
   g_snprintf (host_pid, sizeof host_pid, "%d", (int) getpid ());
   argv[0] = (char *) helper;

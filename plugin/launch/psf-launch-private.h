@@ -15,6 +15,8 @@
 
 #pragma once
 
+#include <spawn.h>
+
 #include <gio/gio.h>
 
 #include "psf-child-private.h"
@@ -79,6 +81,10 @@ const char *psf_launch_get_helper_path (void);
  * is made, with "chdir(CWD): errno text". */
 gboolean    psf_launch_check_cwd       (const char       *cwd,
                                         GError          **error);
+
+/* Default dispositions and an empty signal mask for what posix_spawn()
+ * starts with @attr. */
+void        psf_launch_spawnattr_clean_signals (posix_spawnattr_t *attr);
 
 /* FORK: fork()s this process; the copy runs what @launch says. A child
  * of this process: no relay. */

@@ -224,6 +224,23 @@ add_helper_fds (HelperFds                   *fds,
   return TRUE;
 }
 
+/* What posix_spawn() gives the helper (SPAWN's child and the forkserver):
+ * default dispositions and nothing blocked, whatever the host (or the
+ * thread calling start()) had. */
+void
+psf_launch_spawnattr_clean_signals (posix_spawnattr_t *attr)
+{
+  sigset_t mask;
+
+  sigemptyset (&mask);
+  posix_spawnattr_setsigmask (attr, &mask);
+  sigfillset (&mask);
+  sigdelset (&mask, SIGKILL);
+  sigdelset (&mask, SIGSTOP);
+  posix_spawnattr_setsigdefault (attr, &mask);
+  posix_spawnattr_setflags (attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+}
+
 gboolean
 psf_launch_spawn (const PsfLaunch  *launch,
                   PsfLaunched      *launched,
@@ -237,7 +254,6 @@ psf_launch_spawn (const PsfLaunch  *launch,
   posix_spawnattr_t attr;
   HelperFds fds;
   int reserved;
-  sigset_t mask;
   int input_fd = -1;
   gsize setup_offset = 0;
   gboolean with_setup = launch->setup_fd >= 0 && !psf_child_setup_is_empty (&launch->setup);
@@ -300,15 +316,7 @@ psf_launch_spawn (const PsfLaunch  *launch,
   if (launch->close_fds)
     posix_spawn_file_actions_addclosefrom_np (&actions, fds.floor);
 
-  /* The helper starts with default dispositions and nothing blocked,
-   * whatever the host (or the thread calling start()) had. */
-  sigemptyset (&mask);
-  posix_spawnattr_setsigmask (&attr, &mask);
-  sigfillset (&mask);
-  sigdelset (&mask, SIGKILL);
-  sigdelset (&mask, SIGSTOP);
-  posix_spawnattr_setsigdefault (&attr, &mask);
-  posix_spawnattr_setflags (&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  psf_launch_spawnattr_clean_signals (&attr);
 
   g_ptr_array_add (argv, g_strdup (launch->argv0 != NULL ? launch->argv0 : helper));
   g_ptr_array_add (argv, g_strdup (launch->routine));
