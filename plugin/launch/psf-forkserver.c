@@ -591,34 +591,12 @@ request_build (Request                    *request,
 
   if (payload->len > PSF_FORKSERVER_MAX_INLINE)
     {
-      const guint8 *data = payload->data;
-      gsize left = payload->len;
-
-      request->payload_fd = memfd_create ("psf-forkserver-request", MFD_CLOEXEC);
+      request->payload_fd = psf_launch_memfd_new ("psf-forkserver-request",
+                                                  payload->data, payload->len, error);
       if (request->payload_fd < 0)
         {
-          int saved = errno;
-
           request_clear (request);
-          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "memfd_create", NULL);
           return FALSE;
-        }
-      while (left > 0)
-        {
-          ssize_t n = write (request->payload_fd, data, left);
-
-          if (n < 0 && errno == EINTR)
-            continue;
-          if (n < 0)
-            {
-              int saved = errno;
-
-              request_clear (request);
-              psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "write", "memfd");
-              return FALSE;
-            }
-          data += n;
-          left -= (gsize) n;
         }
       header.flags |= PSF_FORKSERVER_PAYLOAD_FD;
       g_array_append_val (request->fds, request->payload_fd);

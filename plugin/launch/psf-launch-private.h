@@ -82,6 +82,13 @@ const char *psf_launch_get_helper_path (void);
 gboolean    psf_launch_check_cwd       (const char       *cwd,
                                         GError          **error);
 
+/* A memfd (close-on-exec) named @name holding a copy of @data; -1 with
+ * "memfd_create: …" or "write(memfd): …" on failure. */
+int         psf_launch_memfd_new       (const char       *name,
+                                        const guint8     *data,
+                                        gsize             len,
+                                        GError          **error);
+
 /* Default dispositions and an empty signal mask for what posix_spawn()
  * starts with @attr. */
 void        psf_launch_spawnattr_clean_signals (posix_spawnattr_t *attr);

@@ -85,12 +85,28 @@ make_input_fd (const PsfLaunch  *launch,
   else if (launch->input == NULL)
     return TRUE;
 
-  *fd = memfd_create ("psf-input", MFD_CLOEXEC);
-  if (*fd < 0)
-    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
+  *fd = psf_launch_memfd_new ("psf-input", data, len, error);
+  return *fd >= 0;
+}
+
+/* A copy of @data in a new close-on-exec memfd named @name. Its offset is
+ * left at the end: the readers (the helper, the forkserver) mmap() it. */
+int
+psf_launch_memfd_new (const char    *name,
+                      const guint8  *data,
+                      gsize          len,
+                      GError       **error)
+{
+  int fd = memfd_create (name, MFD_CLOEXEC);
+
+  if (fd < 0)
+    {
+      psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "memfd_create", NULL);
+      return -1;
+    }
   while (len > 0)
     {
-      ssize_t n = write (*fd, data, len);
+      ssize_t n = write (fd, data, len);
 
       if (n < 0 && errno == EINTR)
         continue;
@@ -98,14 +114,14 @@ make_input_fd (const PsfLaunch  *launch,
         {
           int saved = errno;
 
-          close (*fd);
-          *fd = -1;
-          return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "write", "memfd");
+          close (fd);
+          psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "write", "memfd");
+          return -1;
         }
       data += n;
       len -= (gsize) n;
     }
-  return TRUE;
+  return fd;
 }
 
 /* A working directory the child cannot enter fails start() here, before
