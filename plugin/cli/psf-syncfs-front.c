@@ -74,9 +74,9 @@
  * also what a child killed by SIGINT gives, which reads as cancelled. */
 #define RETURNCODE_CANCELLED (-2)
 
-/* The stack of the thread that makes the child, which the child runs on
- * (the routine keeps a few pages of buffers there). */
-#define CHILD_STACK_SIZE (256 * 1024)
+/* The stack of the thread that takes SIGINT and SIGTERM while the child
+ * runs. */
+#define WATCH_STACK_SIZE (64 * 1024)
 
 typedef enum
 {
@@ -550,30 +550,30 @@ time_until (const struct timespec *deadline)
   return left;
 }
 
-/* The child is made with vfork() (see start_child()): the thread that
- * makes it waits for its exit in vfork(), and the child writes its pid to
- * @pid as its first step (0 until then, -1 when vfork() failed). */
+/* A run of the child. The main thread makes it with vfork() and waits in
+ * vfork() for its exit (see sync_paths()); SIGINT and SIGTERM, blocked in
+ * every thread, are taken meanwhile by a thread of their own,
+ * watch_signals(). The child writes its pid as its first step. */
 typedef struct
 {
-  const void *input;
-  size_t      input_len;
-  int         report_fd;
-  pid_t       pid;
-  pthread_t   thread;
-} Launch;
+  const void     *input;
+  size_t          input_len;
+  int             report_fd;
+  sigset_t        signals;    /* what watch_signals() takes */
+  pthread_mutex_t lock;       /* held to signal the child and to reap it */
+  pid_t           pid;        /* 0 until the child wrote it */
+  int             reaped;
+  int             cancelled;
+} Run;
 
-/* Waits for the child; returns -1 when it could not be made. SIGINT,
- * SIGTERM and SIGCHLD are blocked (in every thread, since before the
- * child) and taken here with sigtimedwait(): no handler, one wakeup for
- * the exit. SIGINT or SIGTERM cancel the child as psf_task_cancel()
- * does. */
-static int
-wait_child (Child          *child,
-            Launch         *launch,
-            const sigset_t *signals)
+/* SIGINT or SIGTERM cancel the child as psf_task_cancel() does: SIGTERM,
+ * then SIGKILL if it is still there a second later. Never a signal to a
+ * pid once reaped (the lock); ends once the child is reaped. */
+static void *
+watch_signals (void *data)
 {
+  Run *run = data;
   struct timespec kill_at = { 0, 0 };
-  int need_pid = 0;
   int terminated = 0;
   int killed = 0;
 
@@ -582,72 +582,47 @@ wait_child (Child          *child,
       static const struct timespec soon = { 0, 1000000 };
       struct timespec left;
       const struct timespec *timeout = NULL;
+      int cancelled = __atomic_load_n (&run->cancelled, __ATOMIC_ACQUIRE);
       siginfo_t info;
-      int sig;
+      pid_t pid;
 
-      child->pid = __atomic_load_n (&launch->pid, __ATOMIC_ACQUIRE);
-      if (child->pid < 0)
-        return -1;
-      if (child->pid > 0)
+      pthread_mutex_lock (&run->lock);
+      pid = __atomic_load_n (&run->pid, __ATOMIC_ACQUIRE);
+      if (run->reaped)
         {
-          pid_t r;
-
-          if (child->cancelled && !terminated)
-            {
-              kill (child->pid, SIGTERM);
-              terminated = 1;
-              clock_gettime (CLOCK_MONOTONIC, &kill_at);
-              add_ms (&kill_at, CANCEL_TIMEOUT_MS);
-            }
-          do
-            r = waitpid (child->pid, &child->wait_status, WNOHANG);
-          while (r < 0 && errno == EINTR);
-          if (r == child->pid || (r < 0 && errno == ECHILD))
-            break;
+          pthread_mutex_unlock (&run->lock);
+          return NULL;
         }
+      if (cancelled && pid > 0 && !terminated)
+        {
+          kill (pid, SIGTERM);
+          terminated = 1;
+          clock_gettime (CLOCK_MONOTONIC, &kill_at);
+          add_ms (&kill_at, CANCEL_TIMEOUT_MS);
+        }
+      else if (terminated && !killed)
+        {
+          left = time_until (&kill_at);
+          if (left.tv_sec == 0 && left.tv_nsec == 0)
+            {
+              kill (pid, SIGKILL);
+              killed = 1;
+            }
+        }
+      pthread_mutex_unlock (&run->lock);
 
-      /* A signal came before the child wrote its pid (a matter of
+      /* Cancelled before the child wrote its pid (a matter of
        * microseconds): look again soon. */
-      if (child->pid == 0 && need_pid)
+      if (cancelled && pid == 0)
         timeout = &soon;
       else if (terminated && !killed)
         {
           left = time_until (&kill_at);
           timeout = &left;
         }
-      sig = sigtimedwait (signals, &info, timeout);
-
-      if (sig == SIGINT || sig == SIGTERM || sig == SIGCHLD)
-        need_pid = 1;
-      if (sig == SIGINT || sig == SIGTERM)
-        child->cancelled = 1;
-      else if (sig < 0 && errno == EAGAIN && terminated && !killed &&
-               time_until (&kill_at).tv_sec == 0 && time_until (&kill_at).tv_nsec == 0)
-        {
-          kill (child->pid, SIGKILL);
-          killed = 1;
-        }
+      if (sigtimedwait (&run->signals, &info, timeout) > 0)
+        __atomic_store_n (&run->cancelled, 1, __ATOMIC_RELEASE);
     }
-
-  /* A signal that came with the exit cancels a task that has exited:
-   * it is marked cancelled, nothing is sent. */
-  for (;;)
-    {
-      static const struct timespec now = { 0, 0 };
-      siginfo_t info;
-      int sig = sigtimedwait (signals, &info, &now);
-
-      if (sig < 0 && errno == EINTR)
-        continue;
-      if (sig < 0)
-        break;
-      if (sig == SIGINT || sig == SIGTERM)
-        child->cancelled = 1;
-    }
-
-  /* Everything the child wrote before it exited is in the pipe now. */
-  read_report (child);
-  return 0;
 }
 
 /* ------------------------------------------------------- the messages */
@@ -777,39 +752,86 @@ task_message (char                *buf,
  * for long lists, nothing else; its signal dispositions and fds are its
  * own. */
 static void __attribute__ ((noreturn))
-run_child (Launch *launch)
+run_child (Run *run)
 {
-  int report_fd = launch->report_fd;
+  int report_fd = run->report_fd;
 
-  __atomic_store_n (&launch->pid, getpid (), __ATOMIC_RELEASE);
+  __atomic_store_n (&run->pid, getpid (), __ATOMIC_RELEASE);
   psf_child_reset_signals ();
   psf_child_close_fds_except (&report_fd, 1);
-  _exit (psf_syncfs_child_run (launch->input, launch->input_len, report_fd) & 0xff);
+  _exit (psf_syncfs_child_run (run->input, run->input_len, report_fd) & 0xff);
 }
 
-/* The thread that makes the child. A fork() copies this process's page
- * tables and every page it then writes, which costs more than the rest of
- * a run on the machines measured (3.4 ms for fork, _exit and reap of this
- * small program on a 2-vCPU VM, against 0.03-0.2 ms for vfork()); vfork()
- * copies nothing, but holds the thread that calls it until the child
- * exits, so a thread of its own calls it while the main thread takes
- * SIGINT and SIGTERM. */
-static void *
-start_child (void *data)
+/* Makes the child, waits for it, reaps it; returns -1 when it could not be
+ * made. A fork() copies this process's page tables and every page it then
+ * writes, which costs more than the rest of a run on the machines measured
+ * (3.4 ms for fork, _exit and reap of this small program on a 2-vCPU VM,
+ * against 0.03-0.2 ms for vfork()); vfork() copies nothing and runs the
+ * child at once, but holds the thread that calls it until the child
+ * exits, hence the thread that takes the signals meanwhile. */
+static int
+run_and_reap (Run   *run,
+              Child *child)
 {
-  Launch *launch = data;
-  pid_t pid = vfork ();
+  pthread_t thread;
+  pthread_attr_t attr;
+  pid_t pid;
+  pid_t r;
 
+  if (pthread_attr_init (&attr) != 0)
+    return -1;
+  pthread_attr_setstacksize (&attr, WATCH_STACK_SIZE);
+  if (pthread_create (&thread, &attr, watch_signals, run) != 0)
+    {
+      pthread_attr_destroy (&attr);
+      return -1;
+    }
+  pthread_attr_destroy (&attr);
+
+  pid = vfork ();
   if (pid == 0)
-    run_child (launch);
+    run_child (run);
   if (pid < 0)
     {
-      __atomic_store_n (&launch->pid, -1, __ATOMIC_RELEASE);
-      kill (getpid (), SIGCHLD);  /* wakes wait_child() */
+      pthread_mutex_lock (&run->lock);
+      run->reaped = 1;  /* nothing to signal: the thread ends */
+      pthread_mutex_unlock (&run->lock);
+      pthread_cancel (thread);
+      pthread_join (thread, NULL);
+      return -1;
     }
-  else
-    __atomic_store_n (&launch->pid, pid, __ATOMIC_RELEASE);
-  return NULL;
+
+  /* Killed before it could write it, the child has not. */
+  __atomic_store_n (&run->pid, pid, __ATOMIC_RELEASE);
+  pthread_mutex_lock (&run->lock);
+  do
+    r = waitpid (pid, &child->wait_status, 0);
+  while (r < 0 && errno == EINTR);
+  run->reaped = 1;
+  pthread_mutex_unlock (&run->lock);
+  child->pid = pid;
+
+  /* The thread ends at its next wakeup, or with the process. A signal
+   * that came with the exit cancels a task that has exited: it is marked
+   * cancelled, nothing is sent. */
+  for (;;)
+    {
+      static const struct timespec now = { 0, 0 };
+      siginfo_t info;
+      int sig = sigtimedwait (&run->signals, &info, &now);
+
+      if (sig < 0 && errno == EINTR)
+        continue;
+      if (sig < 0)
+        break;
+      __atomic_store_n (&run->cancelled, 1, __ATOMIC_RELEASE);
+    }
+  child->cancelled = __atomic_load_n (&run->cancelled, __ATOMIC_ACQUIRE);
+  pthread_detach (thread);
+
+  /* Everything the child wrote before it exited is in the pipe now. */
+  read_report (child);
+  return 0;
 }
 
 /* The pipe holds the whole report, so that the child never waits for it
@@ -838,11 +860,10 @@ sync_paths (const char * const *paths,
 {
   static const char * const cwd_only[] = { "." };
   Child child = { .report_fd = -1, .wait_status = 0 };
-  Launch launch;
-  pthread_attr_t attr;
+  Run run = { .pid = 0, .reaped = 0, .cancelled = 0 };
   int launched;
   Outcome outcome;
-  sigset_t signals, saved_mask;
+  sigset_t saved_mask;
   int report[2];
   size_t input_len = 0;
   void *input;
@@ -870,43 +891,38 @@ sync_paths (const char * const *paths,
       return -1;
     }
 
-  /* Blocked from here to the end, taken by wait_child() (the child
-   * unblocks them). As in the full command, whose handlers override
-   * them, SIGINT and SIGTERM cancel the run even where they came in
-   * ignored: their dispositions become the default, as the full command
-   * leaves them. */
-  sigemptyset (&signals);
-  sigaddset (&signals, SIGINT);
-  sigaddset (&signals, SIGTERM);
-  sigaddset (&signals, SIGCHLD);
-  sigprocmask (SIG_BLOCK, &signals, &saved_mask);
+  /* Blocked from here to the end in every thread, taken by
+   * watch_signals() (the child unblocks them). As in the full command,
+   * whose handlers override them, SIGINT and SIGTERM cancel the run even
+   * where they came in ignored: their dispositions become the default, as
+   * the full command leaves them. */
+  sigemptyset (&run.signals);
+  sigaddset (&run.signals, SIGINT);
+  sigaddset (&run.signals, SIGTERM);
+  /* SIGCHLD too, so that the child's exit wakes no thread but the one
+   * that waits for it. */
+  sigaddset (&run.signals, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &run.signals, &saved_mask);
+  sigdelset (&run.signals, SIGCHLD);
   signal (SIGINT, SIG_DFL);
   signal (SIGTERM, SIG_DFL);
   /* One that came in blocked stays the caller's, as it does for the full
    * command, where it never reaches the handler. */
   for (int i = 0; i < 2; i++)
     if (sigismember (&saved_mask, i == 0 ? SIGINT : SIGTERM))
-      sigdelset (&signals, i == 0 ? SIGINT : SIGTERM);
+      sigdelset (&run.signals, i == 0 ? SIGINT : SIGTERM);
 
   /* The routine syncs distinct filesystems at once, each in a
    * sub-process of the child (a thread could not be made in it). */
   psf_syncfs_child_set_sync_many (psf_syncfs_sync_many_forked);
 
-  launch.input = input;
-  launch.input_len = input_len;
-  launch.report_fd = report[1];
-  launch.pid = 0;
+  run.input = input;
+  run.input_len = input_len;
+  run.report_fd = report[1];
+  pthread_mutex_init (&run.lock, NULL);
   child.report_fd = report[0];
   fcntl (child.report_fd, F_SETFL, O_NONBLOCK);
-  if (pthread_attr_init (&attr) != 0 ||
-      pthread_attr_setstacksize (&attr, CHILD_STACK_SIZE) != 0 ||
-      pthread_create (&launch.thread, &attr, start_child, &launch) != 0)
-    launched = -1;
-  else
-    {
-      launched = wait_child (&child, &launch, &signals);
-      pthread_join (launch.thread, NULL);
-    }
+  launched = run_and_reap (&run, &child);
   sigprocmask (SIG_SETMASK, &saved_mask, NULL);
   close (report[1]);
   close (child.report_fd);
