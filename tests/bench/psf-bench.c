@@ -63,8 +63,9 @@
 /* psf's own syncfs routine, built into this program for the vfork floor. */
 #include "psf-child-private.h"
 
-/* Portage's SyncfsProcess on these machines (reference §11.2, K=1,
- * median of the medians of the /tmp and /work runs), in µs. */
+/* Portage's SyncfsProcess on this machine type (K=1, the median of the
+ * medians of runs under /tmp and /work, measured before psf existed), in
+ * µs; tests/bench/portage-bench.py times it side by side with psf. */
 #define PORTAGE_WARM_US    5696.0
 #define PORTAGE_WARM_BG_US 4607.0
 
