@@ -108,14 +108,14 @@ psf_syncfs_decoder_feed (PsfSyncfsDecoder *decoder,
 {
   guint used = decoder->reader.n_used;
   PsfSyncfsRecord record;
-  int read;
+  int first;
 
-  while ((read = psf_wire_report_reader_next (&decoder->reader, report, report_len,
-                                              &record)) >= 0)
+  while ((first = psf_wire_report_reader_next (&decoder->reader, report, report_len,
+                                               &record)) >= 0)
     {
       PsfSyncfsResult *result;
 
-      if (read == 0)
+      if (first == 0)
         continue;
       result = g_ptr_array_index (decoder->results, record.index);
       result->status = record.status;

@@ -13,13 +13,14 @@
  *  - `-q`/`--quiet` with paths on the command line (none: the current
  *    directory), and `--` before paths that begin with a dash.
  *
- * For those it forks one child that runs the library's own syncfs routine
- * (psf_syncfs_child_run(), set up as a FORK child of the library is; the
- * filesystems are synced at once, each in a sub-process of the child, as
- * the spawned helper of the full command syncs them at once with threads),
- * reads its report with the wire codec, reaps it, and says what failed
- * with the messages and the exit status of the full command, from the
- * same catalog.
+ * For those it makes one child, with vfork() (see run_and_reap()), that
+ * runs the library's own syncfs routine (psf_syncfs_child_run(), set up as
+ * a FORK child of the library is; the filesystems are synced at once, each
+ * in a sub-process of the child, as the spawned helper of the full command
+ * syncs them at once with threads), reads its report with the wire's
+ * reader, reaps it, and says what failed with the messages and the exit
+ * status of the full command, from the same catalog. A run that succeeds
+ * prints nothing, so the locale is only set up for a message.
  *
  * Every other run goes to the full command (psf-syncfs.c), built as the
  * module psf-syncfs-cli.so: this program opens it with dlopen() and calls
@@ -28,13 +29,14 @@
  * full command would: a locale whose charset is neither UTF-8 nor ASCII
  * (GLib converts the system's error texts to UTF-8, libc does not), a path
  * that is not valid UTF-8 (GLib's display name of it differs), GLib's
- * filename-encoding variables set, SIGCHLD ignored, or a pipe or a fork
- * that fails (nothing has been done or said by then). PSF_SYNCFS_FULL=1
+ * filename-encoding variables set, SIGCHLD ignored, or a pipe, a thread or
+ * a vfork() that fails (nothing has been done or said by then). PSF_SYNCFS_FULL=1
  * sends every run there (the tests compare the two).
  *
  * While the child runs, SIGINT and SIGTERM cancel it as the full command
  * does (psf_task_cancel()): SIGTERM to the child, SIGKILL if it is still
- * there after a second, and "The task was cancelled", exit status 1. Each
+ * there after a second, and "The task was cancelled", exit status 1
+ * (watch_signals()). Each
  * step below mirrors the library's (PsfSyncfsProcess, PsfForkProcess,
  * PsfTask), which says why.
  */
@@ -639,8 +641,9 @@ typedef struct
 
 /* What the report says, read with the wire's reader (the library's
  * policy: the first record of a path counts, and so on); the failed paths
- * are counted in input order, as the results list them. */
-static int
+ * are counted in input order, as the results list them. Out of memory, no
+ * path counts as reported. */
+static void
 decode_report (const Child *child,
                size_t       n_paths,
                Outcome     *outcome)
@@ -648,16 +651,16 @@ decode_report (const Child *child,
   unsigned char *seen = calloc (n_paths > 0 ? n_paths : 1, 1);
   PsfWireReportReader reader;
   PsfSyncfsRecord record;
-  int read;
+  int first;
 
-  if (seen == NULL)
-    return -1;
   memset (outcome, 0, sizeof *outcome);
   outcome->first_failed = UINT32_MAX;
+  if (seen == NULL)
+    return;
   psf_wire_report_reader_init (&reader, (uint32_t) n_paths, seen);
-  while ((read = psf_wire_report_reader_next (&reader, child->report, child->report_len,
-                                              &record)) >= 0)
-    if (read == 1 && record.status == PSF_WIRE_STATUS_FAILED)
+  while ((first = psf_wire_report_reader_next (&reader, child->report, child->report_len,
+                                               &record)) >= 0)
+    if (first == 1 && record.status == PSF_WIRE_STATUS_FAILED)
       {
         if (record.index < outcome->first_failed)
           {
@@ -670,7 +673,6 @@ decode_report (const Child *child,
   outcome->failed_call = reader.failed_call;
   outcome->failed_errno = reader.failed_errno;
   free (seen);
-  return 0;
 }
 
 /* The returncode of the task (PsfForkProcess's reaped()): a child that
@@ -933,8 +935,7 @@ sync_paths (const char * const *paths,
       return -1;
     }
 
-  if (decode_report (&child, n_paths, &outcome) < 0)
-    outcome.n_reported = 0;
+  decode_report (&child, n_paths, &outcome);
   rc = task_returncode (&child, n_paths, &outcome);
   free (child.report);
   if (rc == 0)
