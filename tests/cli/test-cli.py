@@ -1226,6 +1226,27 @@ def front_interrupted(tmp):
 
 
 @test
+def front_child_killed(tmp):
+    """a child killed from outside: the same message and status from the front and the full command"""
+    outcomes = []
+    for env in (shim_env(PSF_SHIM_SYNCFS_DELAY_MS='10000'),
+                full_env(shim_env(PSF_SHIM_SYNCFS_DELAY_MS='10000'))):
+        proc = subprocess.Popen([CLI, '-q', tmp], env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while not children_of(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        children = children_of(proc.pid)
+        check(len(children) == 1, 'children %r' % children)
+        os.kill(children[0], signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
+        outcomes.append((proc.returncode, out, err))
+    check(outcomes[0] == outcomes[1], 'front %r, full command %r' % tuple(outcomes))
+    check(outcomes[0] == (1, b'', b'psf-syncfs: The child process was killed by signal 9 (%s)\n'
+                          % signal.strsignal(signal.SIGKILL).encode()), outcomes[0])
+
+
+@test
 def front_maps_no_glib(tmp):
     """a running -q PATH maps no GLib, holds only its report channel, its child none of ours"""
     env = shim_env(PSF_SHIM_SYNCFS_DELAY_MS='1500')
