@@ -68,7 +68,9 @@ void psf_syncfs_child_set_sync_many (PsfSyncfsManyFunc  func);
 
 /* A PsfSyncfsManyFunc for children where threads are not safe but a
  * process is (the forkserver's): every target but the first in a _Fork()ed
- * sub-child of its own, all at once. */
+ * sub-child of its own, all at once. The sub-children die with the calling
+ * process (a cancel ends them too), and one killed by a signal kills the
+ * calling process with that signal, as a thread's crash would. */
 void psf_syncfs_sync_many_forked    (PsfSyncfsTarget   *targets,
                                      size_t             n);
 

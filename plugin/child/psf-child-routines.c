@@ -7,8 +7,8 @@
  * whatever state they were in), so it calls only raw, async-signal-safe libc
  * functions: open, openat, openat2 (through syscall()), fstat, fstatfs,
  * readlink, syncfs, sync, close, write, sigaction,
- * sigprocmask, close_range, mmap, _Fork, waitpid. No malloc, no stdio, no
- * GLib, no errno-to-text.
+ * sigprocmask, close_range, mmap, _Fork, waitpid, prctl, getpid, getppid,
+ * kill. No malloc, no stdio, no GLib, no errno-to-text.
  * It is also linked into the helper psf-child, so both start methods run
  * exactly the same routine.
  *
@@ -24,6 +24,7 @@
 #include <string.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -278,6 +279,43 @@ psf_syncfs_child_set_sync_many (PsfSyncfsManyFunc func)
   sync_many = func != NULL ? func : sync_one_after_another;
 }
 
+/* Ends this process with @sig, as if it had come from outside: its
+ * disposition back to the default and unblocked first. */
+static void __attribute__ ((noreturn))
+die_of_signal (int sig)
+{
+  struct sigaction dfl;
+  sigset_t set;
+
+  memset (&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset (&dfl.sa_mask);
+  sigaction (sig, &dfl, NULL);
+  sigemptyset (&set);
+  sigaddset (&set, sig);
+  sigprocmask (SIG_UNBLOCK, &set, NULL);
+  /* One thread, the signal unblocked: it is delivered before kill()
+   * returns, and it ends the process (the sub-child died of it with the
+   * same default disposition). */
+  kill (getpid (), sig);
+  kill (getpid (), SIGKILL);
+  _exit (1);
+}
+
+/* A sub-child of @parent: it must not outlive it, syncing on and holding
+ * the caller's fds. A cancel kills @parent (SIGTERM, then SIGKILL), which
+ * cannot pass it on; the kernel sends the parent-death signal instead
+ * (when the thread that forked ends: @parent has only one). Were @parent
+ * gone before prctl() (the sub-child then has another parent), nothing
+ * would send it: the sub-child ends at once, with nobody to report to. */
+static void
+sub_child_follow_parent (pid_t parent)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid () != parent)
+    _exit (0);
+}
+
 void
 psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
                              size_t           n)
@@ -285,6 +323,8 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
   pid_t pids[PSF_SYNCFS_MAX_PENDING];
   PsfSyncfsTarget *shared;
   size_t len = n * sizeof *targets;
+  pid_t self;
+  int fatal_signal = 0;
 
   if (n <= 1 || n > PSF_SYNCFS_MAX_PENDING)
     {
@@ -304,11 +344,13 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
   memcpy (shared, targets, len);
 
   /* _Fork() runs no atfork handler and takes no lock: async-signal-safe. */
+  self = getpid ();
   for (size_t i = 1; i < n; i++)
     {
       pids[i] = _Fork ();
       if (pids[i] == 0)
         {
+          sub_child_follow_parent (self);
           psf_syncfs_target_sync (&shared[i]);
           _exit (0);
         }
@@ -337,13 +379,22 @@ psf_syncfs_sync_many_forked (PsfSyncfsTarget *targets,
           }
       close (targets[i].fd);
       targets[i].fd = -1;
-      /* A sub-child killed before its record went out synced nothing
-       * this process can vouch for: its record says so. */
-      if (!WIFEXITED (status) && !shared[i].reported)
-        shared[i].error = EINTR;
       shared[i].fd = -1;
+      /* A sub-child that died of a signal is this process dying of it, as
+       * a thread's crash is a process's: its filesystem has no record
+       * (nothing can vouch for it), and no errno is made up. The others
+       * are still waited for, each writing its own record. */
+      if (WIFSIGNALED (status))
+        {
+          if (fatal_signal == 0)
+            fatal_signal = WTERMSIG (status);
+          continue;
+        }
       psf_syncfs_target_report (&shared[i]);
     }
+
+  if (fatal_signal != 0)
+    die_of_signal (fatal_signal);
 
   memcpy (targets, shared, len);
   munmap (shared, len);

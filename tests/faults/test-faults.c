@@ -630,6 +630,17 @@ same_device (const char *a,
   return stat (a, &sa) == 0 && stat (b, &sb) == 0 && sa.st_dev == sb.st_dev;
 }
 
+/* Whether /dev/shm is on another filesystem than the build tree; skips
+ * the test if not. */
+static gboolean
+shm_apart_from_build_tree (Fixture *f)
+{
+  if (!same_device (f->build_dir, "/dev/shm"))
+    return TRUE;
+  g_test_skip ("needs /dev/shm on another filesystem than the build tree");
+  return FALSE;
+}
+
 /* The second syncfs() call of the child fails. Which filesystem that is
  * depends on the routine (it may sync filesystems in parallel): exactly
  * one fails, the other is synced, and the message names the one. */
@@ -645,11 +656,8 @@ test_child_syncfs_nth (Fixture       *f,
   guint failed;
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  if (same_device (f->build_dir, "/dev/shm"))
-    {
-      g_test_skip ("needs /dev/shm on another filesystem than the build tree");
-      return;
-    }
+  if (!shm_apart_from_build_tree (f))
+    return;
 
   proc = run_with_faults (f, paths, "syncfs,errno=EIO,nth=2,where=child", FALSE, &check);
 
@@ -676,11 +684,8 @@ test_child_syncfs_path (Fixture       *f,
   PsfTestCheck check = { 0 };
 
   PSF_TEST_REQUIRE_FAULT_SHIM ();
-  if (same_device (f->build_dir, "/dev/shm"))
-    {
-      g_test_skip ("needs /dev/shm on another filesystem than the build tree");
-      return;
-    }
+  if (!shm_apart_from_build_tree (f))
+    return;
   g_assert_true (g_file_set_contents (shm_file, "psf", -1, NULL));
 
   proc = run_with_faults (f, paths, "syncfs,errno=EROFS,path=/dev/shm,where=child", FALSE,
@@ -797,6 +802,211 @@ test_child_segv (Fixture       *f,
 
   /* Died before its report: every path unconfirmed. */
   assert_failed_unconfirmed (proc, &check, -SIGSEGV, expected, 2);
+}
+
+/* A crash in the syncfs() of a filesystem that is not the first: with
+ * FORKSERVER a sub-process of the child syncs it. However it is synced
+ * (the child itself, a thread, a sub-process), the task ends as a child
+ * that died of SIGSEGV, and the filesystem has no record (no errno is made
+ * up for it). */
+static void
+test_child_segv_second_filesystem (Fixture       *f,
+                                   gconstpointer  data)
+{
+  const char *paths[] = { f->build_dir, "/dev/shm", NULL };
+  g_autofree char *expected = g_strdup_printf ("The child process was killed by signal %d (%s)",
+                                               SIGSEGV, g_strsignal (SIGSEGV));
+  PsfSyncfsProcess *proc;
+  PsfTestCheck check = { 0 };
+
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  if (!shm_apart_from_build_tree (f))
+    return;
+  proc = run_with_faults (f, paths, "syncfs,action=segv,path=/dev/shm,where=child", FALSE,
+                          &check);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==, -SIGSEGV);
+  assert_result (proc, 1, PSF_SYNCFS_STATUS_SKIPPED, 0);
+  assert_check_error (&check, PSF_ERROR_FAILED, expected);
+  assert_finalized (proc);
+}
+
+/* One process, told apart from a later one with the same pid. */
+typedef struct
+{
+  GPid    pid;
+  guint64 start_time;
+} ProcessId;
+
+/* When @pid started (field 22 of /proc/PID/stat), or 0 if it is gone or
+ * only a zombie. */
+static guint64
+process_start_time (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) fields = NULL;
+  const char *close_paren;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL) ||
+      (close_paren = strrchr (contents, ')')) == NULL || close_paren[1] != ' ')
+    return 0;
+  /* From the state (field 3) on. */
+  fields = g_strsplit (close_paren + 2, " ", 0);
+  if (g_strv_length (fields) < 20 || fields[0][0] == 'Z' || fields[0][0] == 'X')
+    return 0;
+  return g_ascii_strtoull (fields[19], NULL, 10);
+}
+
+/* The live processes whose parent is @parent. */
+static GArray *
+processes_of (GPid parent)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (ProcessId));
+  const char *name;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      ProcessId id = { 0, 0 };
+
+      if (!g_ascii_isdigit (name[0]))
+        continue;
+      id.pid = atoi (name);
+      if (psf_test_proc_parent (id.pid) == parent &&
+          (id.start_time = process_start_time (id.pid)) != 0)
+        g_array_append_val (found, id);
+    }
+  return found;
+}
+
+/* Waits (10 s at most) until @parent has @n live children, and returns
+ * them. */
+static GArray *
+wait_for_processes_of (GPid  parent,
+                       guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  for (;;)
+    {
+      GArray *found = processes_of (parent);
+
+      if (found->len >= n || g_get_monotonic_time () > deadline)
+        {
+          g_assert_cmpuint (found->len, ==, n);
+          return found;
+        }
+      g_array_unref (found);
+      g_usleep (10 * 1000);
+    }
+}
+
+/* How many of @processes are still alive after @timeout_ms; those are
+ * killed, so that they do not outlive the test. */
+static guint
+count_survivors (GArray *processes,
+                 guint   timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_ms * (gint64) 1000;
+  guint alive;
+
+  for (;;)
+    {
+      alive = 0;
+      for (guint i = 0; i < processes->len; i++)
+        {
+          ProcessId *id = &g_array_index (processes, ProcessId, i);
+
+          if (process_start_time (id->pid) == id->start_time)
+            alive++;
+        }
+      if (alive == 0 || g_get_monotonic_time () > deadline)
+        break;
+      g_usleep (10 * 1000);
+    }
+  for (guint i = 0; i < processes->len; i++)
+    {
+      ProcessId *id = &g_array_index (processes, ProcessId, i);
+
+      if (process_start_time (id->pid) == id->start_time)
+        kill (id->pid, SIGKILL);
+    }
+  return alive;
+}
+
+/* A FORKSERVER child syncs three filesystems, each but the first in a
+ * sub-process of its own, all slow (30 s); the child ends (@kill_child:
+ * SIGKILL from outside; else cancel(), SIGTERM), and its sub-processes go
+ * with it: none keeps syncing, or holds the caller's fds, after the exit,
+ * which comes at once although they held the report channel. @forked: the
+ * task has a set-up option, and the server forks the child rather than
+ * cloning it as the host's own. */
+static void
+run_sub_processes_end (Fixture  *f,
+                       gboolean  forked,
+                       gboolean  kill_child)
+{
+  const char *paths[] = { f->build_dir, "/dev/shm", "/dev", NULL };
+  g_autoptr(GArray) sub_processes = NULL;
+  PsfSyncfsProcess *proc;
+  GPid child;
+
+  PSF_TEST_REQUIRE_FAULT_SHIM ();
+  if (same_device (f->build_dir, "/dev/shm") || same_device (f->build_dir, "/dev") ||
+      same_device ("/dev/shm", "/dev"))
+    {
+      g_test_skip ("needs the build tree, /dev/shm and /dev on three filesystems");
+      return;
+    }
+
+  proc = psf_test_syncfs_new (PSF_START_METHOD_FORKSERVER, paths);
+  if (forked)
+    {
+      psf_test_give_fault_rules (PSF_SPAWN_PROCESS (proc), "syncfs,action=delay,ms=30000");
+    }
+  else
+    {
+      /* Read by the shim at each syncfs(): no set-up option needed. */
+      g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "PSF_SHIM_SYNCFS_DELAY_MS",
+                                            "30000", TRUE);
+
+      psf_spawn_process_set_env (PSF_SPAWN_PROCESS (proc), (const char * const *) env);
+    }
+  psf_test_assert_started (PSF_TASK (proc));
+  child = psf_subprocess_get_pid (PSF_SUBPROCESS (proc));
+  /* The server's child, or one of ours (cloned with CLONE_PARENT). */
+  if (forked)
+    g_assert_cmpint (psf_test_proc_parent (child), !=, getpid ());
+  else
+    g_assert_cmpint (psf_test_proc_parent (child), ==, getpid ());
+  sub_processes = wait_for_processes_of (child, 2);
+
+  if (kill_child)
+    g_assert_no_errno (kill (child, SIGKILL));
+  else
+    psf_task_cancel (PSF_TASK (proc));
+  psf_test_run_until_exited (PSF_TASK (proc), 10000);
+
+  g_assert_cmpint (psf_task_get_returncode (PSF_TASK (proc)), ==,
+                   kill_child ? -SIGKILL : -SIGTERM);
+  g_assert_cmpuint (count_survivors (sub_processes, 3000), ==, 0);
+  assert_finalized (proc);
+}
+
+static void
+test_child_cancel_ends_sub_processes (Fixture       *f,
+                                      gconstpointer  data)
+{
+  run_sub_processes_end (f, FALSE, FALSE);
+}
+
+static void
+test_child_kill_ends_sub_processes (Fixture       *f,
+                                    gconstpointer  data)
+{
+  run_sub_processes_end (f, TRUE, TRUE);
 }
 
 static void
@@ -1259,6 +1469,11 @@ main (int   argc,
     { "child/stat-path", test_child_stat_path, TRUE, TRUE, TRUE },
     { "child/write-report", test_child_write_report, TRUE, TRUE, TRUE },
     { "child/segv", test_child_segv, TRUE, TRUE, TRUE },
+    { "child/segv-second-filesystem", test_child_segv_second_filesystem, TRUE, TRUE, TRUE },
+    /* Only a FORKSERVER child makes sub-processes (SPAWN's helper makes
+     * threads). */
+    { "child/cancel-ends-sub-processes", test_child_cancel_ends_sub_processes, FALSE, FALSE, TRUE },
+    { "child/kill-ends-sub-processes", test_child_kill_ends_sub_processes, FALSE, FALSE, TRUE },
     { "child/hang-timeout", test_child_hang_timeout, TRUE, TRUE, TRUE },
     { "child/hang-ignore-term", test_child_hang_ignore_term, TRUE, TRUE, TRUE },
     { "child/grandchild", test_child_grandchild, TRUE, TRUE, TRUE },
