@@ -119,7 +119,13 @@ G_DEFINE_TYPE_WITH_PRIVATE (PsfForkProcess, psf_fork_process, PSF_TYPE_SPAWN_PRO
  * and [property@Psf.SpawnProcess:path-lookup] (the child runs a routine),
  * [property@Psf.SpawnProcess:env] with %PSF_START_METHOD_FORK (the child
  * keeps the host's environment), [property@Psf.SpawnProcess:opt-name]
- * unless the method is %PSF_START_METHOD_SPAWN.
+ * unless the method is %PSF_START_METHOD_SPAWN. A target of
+ * [method@Psf.SpawnProcess.take_fd] the child cannot have (at or above the
+ * host's `RLIMIT_NOFILE` soft limit, which the child inherits) fails
+ * start() the same way with every method: %PSF_ERROR_SPAWN,
+ * "dup2(SOURCE -> TARGET): Bad file descriptor". A later failure to lay
+ * out the child's fds names its call the same way too, as
+ * "fcntl(FD -> FLOOR): …" or "dup2(FD -> TARGET): …".
  *
  * Since: 1.0
  */
@@ -508,6 +514,10 @@ psf_fork_process_start (PsfTask  *task,
   if (!psf_launch_check_cwd (psf_spawn_process_get_cwd (PSF_SPAWN_PROCESS (self)), error))
     return FALSE;
 
+  psf_spawn_process_get_fd_map (PSF_SPAWN_PROCESS (self), &source_fds, &target_fds, &n_fds);
+  if (!psf_launch_check_fd_map (source_fds, target_fds, n_fds, error))
+    return FALSE;
+
   if (klass->prepare != NULL)
     {
       GError *local_error = NULL;
@@ -526,7 +536,6 @@ psf_fork_process_start (PsfTask  *task,
 
   /* Only a child with something to set up pays for the handshake; a fork
    * of the host sets up its own fds and cwd too, and says what failed. */
-  psf_spawn_process_get_fd_map (PSF_SPAWN_PROCESS (self), &source_fds, &target_fds, &n_fds);
   if (!psf_child_setup_is_empty (&launch.setup) ||
       (priv->start_method == PSF_START_METHOD_FORK &&
        (n_fds > 0 || launch.output_fd >= 0 ||

@@ -1335,6 +1335,11 @@ psf_spawn_process_set_close_fds (PsfSpawnProcess *self,
  * Gives @source_fd to the child as @target_fd. @self closes @source_fd
  * once the child has it, or when @self is finalized.
  *
+ * A [class@Psf.ForkProcess] refuses at start() a @target_fd at or above
+ * the host's `RLIMIT_NOFILE` soft limit, which its child inherits, with
+ * %PSF_ERROR_SPAWN and the message "dup2(SOURCE -> TARGET): Bad file
+ * descriptor", whatever its start method; @source_fd stays @self's.
+ *
  * Since: 1.0
  */
 void

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -372,6 +373,13 @@ test_plan_refused (void)
   layout.error_channel = 0;
   g_assert_cmpint (psf_child_fds_plan (&layout, &plan), ==, 0);
   g_assert_cmpint (plan.floor, ==, 10);
+
+  /* No floor above INT_MAX: refused, not overflowed. */
+  target = G_MAXINT;
+  g_assert_cmpint (psf_child_fds_plan (&layout, &plan), ==, -1);
+  target = G_MAXINT - 1;
+  g_assert_cmpint (psf_child_fds_plan (&layout, &plan), ==, 0);
+  g_assert_cmpint (plan.floor, ==, G_MAXINT);
 }
 
 static void
@@ -592,12 +600,14 @@ pipe_above (int    floor,
 }
 
 static GHashTable *
-describe (PsfStartMethod  method,
-          const int      *sources,
-          const int      *targets,
-          guint           n)
+describe_with (PsfStartMethod  method,
+               gboolean        close_fds,
+               const int      *sources,
+               const int      *targets,
+               guint           n)
 {
-  g_autoptr(PsfSpawnProcess) proc = g_object_new (PSF_TEST_TYPE_DESCRIBE, "start-method", method, NULL);
+  g_autoptr(PsfSpawnProcess) proc = g_object_new (PSF_TEST_TYPE_DESCRIBE, "start-method", method,
+                                                  "close-fds", close_fds, NULL);
   GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autofree char *text = NULL;
   g_auto(GStrv) lines = NULL;
@@ -618,6 +628,15 @@ describe (PsfStartMethod  method,
         g_hash_table_insert (table, g_strndup (lines[i], eq - lines[i]), g_strdup (eq + 1));
     }
   return table;
+}
+
+static GHashTable *
+describe (PsfStartMethod  method,
+          const int      *sources,
+          const int      *targets,
+          guint           n)
+{
+  return describe_with (method, TRUE, sources, targets, n);
 }
 
 static void
@@ -691,6 +710,129 @@ test_method_low_targets (gconstpointer data)
     g_free (links[i]);
 }
 
+/* Starting a describe task of @method with @source_fd as @target_fd
+ * fails; returns the message. @source_fd stays the task's, then goes with
+ * it. */
+static char *
+start_refused (PsfStartMethod method,
+               int            source_fd,
+               int            target_fd)
+{
+  g_autoptr(PsfSpawnProcess) proc = g_object_new (PSF_TEST_TYPE_DESCRIBE, "start-method", method, NULL);
+  g_autoptr(GError) error = NULL;
+
+  psf_spawn_process_take_fd (proc, source_fd, target_fd);
+  g_assert_false (psf_task_start (PSF_TASK (proc), &error));
+  g_assert_error (error, PSF_ERROR, PSF_ERROR_SPAWN);
+  g_assert_cmpint (psf_task_get_state (PSF_TASK (proc)), ==, PSF_TASK_STATE_NEW);
+  g_assert_cmpint (fcntl (source_fd, F_GETFD), >=, 0);
+  return g_strdup (error->message);
+}
+
+/* A target no fd can be (INT_MAX, whose floor would overflow, or at the
+ * host's RLIMIT_NOFILE, which the child inherits) is refused by start()
+ * with the message dup2() would give, whatever the method. */
+static void
+test_method_target_too_high (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  struct rlimit limit;
+  int targets[2];
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &limit));
+  g_assert_cmpuint (limit.rlim_cur, <, G_MAXINT);
+  targets[0] = G_MAXINT;
+  targets[1] = (int) limit.rlim_cur;
+  for (guint i = 0; i < G_N_ELEMENTS (targets); i++)
+    {
+      int source = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+      g_autofree char *message = NULL;
+      g_autofree char *expected = g_strdup_printf ("dup2(%d -> %d): Bad file descriptor",
+                                                   source, targets[i]);
+
+      g_assert_cmpint (source, >=, 0);
+      message = start_refused (method, source, targets[i]);
+      g_assert_cmpstr (message, ==, expected);
+      g_assert_cmpint (fcntl (source, F_GETFD), <, 0);
+    }
+}
+
+/* An fd this process would let a child inherit (no FD_CLOEXEC) below the
+ * floor of the plan (the highest target) does not reach a close-fds
+ * child, whatever the method; with close-fds off it does. */
+static void
+test_method_inherited_below_floor (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  g_autofree char *link_inherited = NULL;
+  g_autofree char *link_source = NULL;
+  g_autofree char *key = NULL;
+  g_autoptr(GHashTable) table = NULL;
+  int null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  int inherited;
+  int source;
+  int target;
+
+  g_assert_cmpint (null_fd, >=, 0);
+  inherited = fcntl (null_fd, F_DUPFD, 20);
+  close (null_fd);
+  g_assert_cmpint (inherited, >=, 20);
+  g_assert_cmpint (inherited, <, 40);
+  link_inherited = fd_link (inherited);
+  key = g_strdup_printf ("fd.%d", inherited);
+
+  source = pipe_above (40, &link_source);
+  target = 50;
+  table = describe_with (method, TRUE, &source, &target, 1);
+  assert_child_fd (table, target, link_source);
+  g_assert_null (g_hash_table_lookup (table, key));
+  g_clear_pointer (&table, g_hash_table_unref);
+  g_clear_pointer (&link_source, g_free);
+
+  /* Not the floor's doing: without close-fds it is passed. */
+  source = pipe_above (40, &link_source);
+  table = describe_with (method, FALSE, &source, &target, 1);
+  assert_child_fd (table, target, link_source);
+  assert_child_fd (table, inherited, link_inherited);
+  close (inherited);
+}
+
+/* A step of the plan fails in the child's set-up: a target just below
+ * RLIMIT_NOFILE leaves no room above it for the moves (the soft limit
+ * is made the hard one first, so that the forkserver cannot raise it).
+ * Every method fails start() with the call that failed. */
+static void
+test_method_plan_failure (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  struct rlimit limit;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &limit));
+  limit.rlim_max = limit.rlim_cur = MIN (limit.rlim_cur, 1024);
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
+
+  {
+    int source = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+    int target = (int) limit.rlim_cur - 1;
+    g_autofree char *message = NULL;
+    g_autofree char *pattern = g_strdup_printf ("fcntl(* -> %d): Invalid argument", target + 1);
+
+    g_assert_cmpint (source, >=, 0);
+    message = start_refused (method, source, target);
+    if (!g_pattern_match_simple (pattern, message))
+      g_error ("\"%s\" is not \"%s\"", message, pattern);
+    close (source);
+  }
+  g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -714,8 +856,17 @@ main (int   argc,
       g_autofree char *cycle = g_strdup_printf ("/psf/child-fds/%s/cycle", method->value_nick);
       g_autofree char *low = g_strdup_printf ("/psf/child-fds/%s/low-targets", method->value_nick);
 
+      g_autofree char *high = g_strdup_printf ("/psf/child-fds/%s/target-too-high", method->value_nick);
+      g_autofree char *inherited = g_strdup_printf ("/psf/child-fds/%s/inherited-below-floor",
+                                                    method->value_nick);
+      g_autofree char *failure = g_strdup_printf ("/psf/child-fds/%s/plan-failure", method->value_nick);
+
       g_test_add_data_func (cycle, GINT_TO_POINTER (method->value), test_method_cycle);
       g_test_add_data_func (low, GINT_TO_POINTER (method->value), test_method_low_targets);
+      g_test_add_data_func (high, GINT_TO_POINTER (method->value), test_method_target_too_high);
+      g_test_add_data_func (inherited, GINT_TO_POINTER (method->value),
+                            test_method_inherited_below_floor);
+      g_test_add_data_func (failure, GINT_TO_POINTER (method->value), test_method_plan_failure);
     }
 
   return g_test_run ();

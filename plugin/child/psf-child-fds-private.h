@@ -103,8 +103,10 @@ int    psf_child_fds_slot_fd         (const PsfChildFds *fds,
 
 /* Fills @plan for @fds (which must stay). Returns 0, or -1 for a layout
  * that cannot be made: a negative map source or target or fixed channel
- * target, a reserved map target (psf_child_fds_reserved_target()), an
- * error channel that is not one. */
+ * target, a target of INT_MAX (the floor above it would overflow), a
+ * reserved map target (psf_child_fds_reserved_target()), an error channel
+ * that is not one. The host refuses targets at or above its
+ * RLIMIT_NOFILE before (psf_launch_check_fd_map()). */
 int    psf_child_fds_plan            (const PsfChildFds *fds,
                                       PsfChildFdPlan    *plan);
 

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "psf-child-private.h"
@@ -53,6 +54,19 @@ psf_child_fds_slot_fd (const PsfChildFds *fds,
   return fds->source_fds[slot - fds->n_channels - 1];
 }
 
+/* Puts *@floor above @target. Returns -1 for a target no fd can be, and
+ * for INT_MAX, which leaves no room above it for the moves. */
+static int
+raise_floor (int *floor,
+             int  target)
+{
+  if (target < 0 || target == INT_MAX)
+    return -1;
+  if (target >= *floor)
+    *floor = target + 1;
+  return 0;
+}
+
 int
 psf_child_fds_plan (const PsfChildFds *fds,
                     PsfChildFdPlan    *plan)
@@ -67,17 +81,13 @@ psf_child_fds_plan (const PsfChildFds *fds,
   for (size_t c = 0; c < fds->n_channels; c++)
     if (fds->channels[c].target != PSF_CHILD_FD_ANYWHERE)
       {
-        if (fds->channels[c].target < 0)
+        if (raise_floor (&floor, fds->channels[c].target) < 0)
           return -1;
-        if (fds->channels[c].target >= floor)
-          floor = fds->channels[c].target + 1;
       }
   for (size_t i = 0; i < fds->n_maps; i++)
     {
-      if (fds->source_fds[i] < 0 || fds->target_fds[i] < 0)
+      if (fds->source_fds[i] < 0 || raise_floor (&floor, fds->target_fds[i]) < 0)
         return -1;
-      if (fds->target_fds[i] >= floor)
-        floor = fds->target_fds[i] + 1;
     }
 
   plan->fds = fds;

@@ -197,16 +197,18 @@ typedef struct
 
 /* --- the child ------------------------------------------------------------ */
 
-/* A set-up step of the child failed: says which on @error_fd (the
- * status pipe of a child with set-up options, whose host waits for
- * SETUP_DONE or such a record; -1 otherwise: the host pre-checks what it
- * can, the cwd above all) and ends the child. */
+/* A set-up step of the child failed, and psf_child_fds_apply() or
+ * psf_child_setup_fail() said which on its status pipe, @status_fd: the
+ * host waits there for the outcome of every child's set-up (see
+ * psf-forkserver-protocol.h). A CLONE_VM child then says STARTED, after
+ * the error, so that the host knows which of its children to reap. */
 static void __attribute__((noreturn))
-child_setup_failed (int         error_fd,
-                    const char *call,
-                    const char *detail)
+child_failed (const Job *job,
+              int        forked,
+              int        status_fd)
 {
-  psf_child_setup_fail (error_fd, errno, call, detail);
+  if (!forked)
+    write_status (status_fd, PSF_FORKSERVER_STARTED, job->vm_pid, PSF_FORKSERVER_YOURS);
   _exit (CHILD_SETUP_FAILED);
 }
 
@@ -229,16 +231,15 @@ run_child (Job *job,
   int keep[PSF_FORKSERVER_MAX_FDS + N_CHANNELS];
   int fds[PSF_CHILD_FDS_N_SLOTS (N_CHANNELS, PSF_FORKSERVER_MAX_FDS)];
   PsfChildFdChannel channels[N_CHANNELS] = {
-    /* A CLONE_VM child's status pipe goes with the server's other fds. */
-    [STATUS_CHANNEL] = { forked ? job->status_fd : -1, PSF_CHILD_FD_ANYWHERE },
+    [STATUS_CHANNEL] = { job->status_fd, PSF_CHILD_FD_ANYWHERE },
     [REPORT_CHANNEL] = { job->report_fd, PSF_CHILD_FD_ANYWHERE },
     [CWD_CHANNEL] = { job->cwd_fd, PSF_CHILD_FD_ANYWHERE },
   };
   PsfChildFds layout = {
     .channels = channels,
     .n_channels = N_CHANNELS,
-    /* Said only where the host waits for it: SETUP_DONE or an error. */
-    .error_channel = job->has_setup ? STATUS_CHANNEL : -1,
+    /* The host waits for every child's set-up: a failure is said. */
+    .error_channel = STATUS_CHANNEL,
     .output_fd = job->output_fd,
     .source_fds = job->sources,
     .target_fds = job->targets,
@@ -248,7 +249,6 @@ run_child (Job *job,
   PsfChildFdPlan plan;
   int status_fd;
   int report_fd;
-  int error_fd;
   PsfForkserverStatus done = { PSF_FORKSERVER_SETUP_DONE, 0, 0, 0 };
   sigset_t none;
   int rc;
@@ -261,13 +261,6 @@ run_child (Job *job,
         _exit (CHILD_SETUP_FAILED);
       environ = job->env;
     }
-  else
-    /* The host's own child (CLONE_PARENT), which its worker cannot report
-     * on: the host takes it from here, reaps it and learns its exit as for
-     * any child of its own. Its pid is in the job already
-     * (CLONE_PARENT_SETTID): no getpid(). The status pipe has nothing more
-     * to carry and goes with the server's other fds below. */
-    write_status (job->status_fd, PSF_FORKSERVER_STARTED, job->vm_pid, PSF_FORKSERVER_YOURS);
   prctl (PR_SET_NAME, "psf-child");
 
   /* The server leaves every disposition at its default (it blocks the
@@ -276,22 +269,46 @@ run_child (Job *job,
   sigprocmask (SIG_SETMASK, &none, NULL);
 
   /* The fds, by the one plan of psf-child-fds.c (job_decode() checked the
-   * targets); the rest stays where the server received it. */
-  if (psf_child_fds_plan (&layout, &plan) < 0 || psf_child_fds_apply (&plan, fds) < 0)
-    _exit (CHILD_SETUP_FAILED);
+   * targets, the host their limit); the rest stays where the server
+   * received it. A failure is said on the status pipe, where it is still
+   * if its own move failed. */
+  if (psf_child_fds_plan (&layout, &plan) < 0)
+    {
+      psf_child_setup_fail (job->status_fd, EBADF, "dup2", NULL);
+      child_failed (job, forked, job->status_fd);
+    }
+  if (psf_child_fds_apply (&plan, fds) < 0)
+    child_failed (job, forked, fds[STATUS_CHANNEL]);
   status_fd = fds[STATUS_CHANNEL];
   report_fd = fds[REPORT_CHANNEL];
-  error_fd = job->has_setup ? status_fd : -1;
 
   if (fds[CWD_CHANNEL] >= 0)
     {
       if (fchdir (fds[CWD_CHANNEL]) < 0)
-        child_setup_failed (error_fd, "fchdir", "the host's working directory");
+        {
+          psf_child_setup_fail (status_fd, errno, "fchdir", "the host's working directory");
+          child_failed (job, forked, status_fd);
+        }
       close (fds[CWD_CHANNEL]);
       fds[CWD_CHANNEL] = -1;
     }
   if (job->cwd != NULL && chdir (job->cwd) < 0)
-    child_setup_failed (error_fd, "chdir", job->cwd);
+    {
+      psf_child_setup_fail (status_fd, errno, "chdir", job->cwd);
+      child_failed (job, forked, status_fd);
+    }
+
+  if (!forked)
+    {
+      /* The host's own child (CLONE_PARENT), which its worker cannot
+       * report on: set up, it says so itself, and the host takes it from
+       * here, reaps it and learns its exit as for any child of its own.
+       * Its pid is in the job already (CLONE_PARENT_SETTID): no getpid().
+       * The status pipe has nothing more to carry. */
+      write_status (status_fd, PSF_FORKSERVER_STARTED, job->vm_pid, PSF_FORKSERVER_YOURS);
+      close (status_fd);
+      fds[STATUS_CHANNEL] = status_fd = -1;
+    }
 
   /* Everything else of the server goes: the control socket, the epoll
    * sets, other requests' fds, the sources as received. Kept: stdio, the
@@ -303,11 +320,11 @@ run_child (Job *job,
   if (job->bound)
     sched_setaffinity (0, sizeof server.cpus, &server.cpus);
 
-  if (job->has_setup)
+  if (forked)
     {
       /* Only ever in a forked child: set*id() in a CLONE_VM one would
        * reach the server's threads. */
-      if (psf_child_setup_apply (&job->setup, status_fd) < 0)
+      if (job->has_setup && psf_child_setup_apply (&job->setup, status_fd) < 0)
         _exit (CHILD_SETUP_FAILED);
       done.pid = getpid ();
       psf_child_write_all (status_fd, &done, sizeof done);

@@ -26,7 +26,10 @@
  *     round trip does not wake an idle CPU), and waits (poll(), at most
  *     ANSWER_TIMEOUT_MS, 500 ms, or NEW_SERVER_TIMEOUT_MS after the start
  *     of a new server) for STARTED with the pid, and for SETUP_DONE when
- *     the task has set-up options. The send does not block either: a
+ *     the server forked the child (a cloned one says STARTED once it is
+ *     set up). A child whose set-up failed (its fds, its cwd, the set-up
+ *     options) says which call failed instead, and start() fails with
+ *     that message, as with FORK and SPAWN; a cloned one is reaped here. The send does not block either: a
  *     server that reads nothing fills its socket, and the send waits for
  *     room only until the same deadline;
  *  3. returns what was started (PsfLaunched), and the caller watches it:
@@ -728,9 +731,33 @@ read_exactly (int     fd,
   return 1;
 }
 
+/* A child that said its set-up failed: when it is one of ours (a
+ * CLONE_VM child, which says STARTED after the error), reaps it, as no
+ * task will. */
+static void
+reap_failed_child (int      fd,
+                   GPid     pid,
+                   gboolean ours,
+                   gint64   deadline)
+{
+  PsfForkserverStatus status;
+
+  while (pid == 0 && read_exactly (fd, &status, sizeof status, deadline) == 1)
+    if (status.magic == PSF_FORKSERVER_STARTED)
+      {
+        pid = status.pid;
+        ours = status.value == PSF_FORKSERVER_YOURS;
+      }
+  if (pid > 0 && ours)
+    while (waitpid (pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+}
+
+/* Waits for the child's STARTED, and for a child the server forked also
+ * for the end of its set-up (SETUP_DONE); a CLONE_VM child says STARTED
+ * only once it is set up. */
 static Answer
 await_started (int       fd,
-               gboolean  with_setup,
                gint64    deadline,
                GPid     *pid_out,
                gboolean *ours_out,
@@ -738,10 +765,11 @@ await_started (int       fd,
                int      *refused_out,
                GError  **error)
 {
-  gboolean setup_done = !with_setup;
+  gboolean setup_done = FALSE;
   GPid pid = 0;
 
-  while (pid == 0 || !setup_done)
+  *ours_out = FALSE;
+  while (pid == 0 || !(*ours_out || setup_done))
     {
       union
       {
@@ -788,6 +816,7 @@ await_started (int       fd,
             if (read_exactly (fd, (char *) &record + got, sizeof record.setup - got, deadline) == 1)
               got = sizeof record.setup;
             psf_set_error_from_setup_record (error, &record, got);
+            reap_failed_child (fd, pid, *ours_out, deadline);
             return ANSWER_FAILED;
           }
 
@@ -1027,7 +1056,6 @@ psf_forkserver_start_child (const PsfLaunch  *launch,
                             gboolean         *use_spawn,
                             GError          **error)
 {
-  gboolean with_setup = !psf_child_setup_is_empty (&launch->setup);
   Request request;
   GPid pid = 0;
   gboolean ours = FALSE;
@@ -1122,7 +1150,7 @@ psf_forkserver_start_child (const PsfLaunch  *launch,
       close (status[1]);
 
       if (saved == 0)
-        answer = await_started (status[0], with_setup, deadline, &pid, &ours, &exiting,
+        answer = await_started (status[0], deadline, &pid, &ours, &exiting,
                                 &refused, error);
       else if (saved == ETIMEDOUT)
         answer = ANSWER_TIMED_OUT;

@@ -82,6 +82,16 @@ const char *psf_launch_get_helper_path (void);
 gboolean    psf_launch_check_cwd       (const char       *cwd,
                                         GError          **error);
 
+/* An fd map the child cannot have fails here, before anything is made,
+ * the same way for every start method: a target that is negative or at
+ * or above this process's RLIMIT_NOFILE soft limit (which the child
+ * inherits; a forkserver's child is held to it too), as
+ * "dup2(SOURCE -> TARGET): Bad file descriptor", what dup2() says. */
+gboolean    psf_launch_check_fd_map    (const int        *source_fds,
+                                        const int        *target_fds,
+                                        guint             n_fds,
+                                        GError          **error);
+
 /* A memfd (close-on-exec) named @name holding a copy of @data; -1 with
  * "memfd_create: …" or "write(memfd): …" on failure. */
 int         psf_launch_memfd_new       (const char       *name,

@@ -16,7 +16,12 @@
  *    the report pipe becomes its fd 3 and the routine's input (a memfd)
  *    its fd 4 (plugin/wire/psf-wire-child.h), followed there by the
  *    set-up record when there are set-up options (--setup=OFFSET). The
- *    same plan lays out its fds, as file actions (add_helper_fds()).
+ *    same plan lays out its fds, as file actions (add_helper_fds()); with
+ *    close-fds, what the helper would inherit goes: closefrom() above the
+ *    plan's floor, a close action for each inheritable fd below it that
+ *    it does not keep (add_close_inherited()), so that it gets the fds a
+ *    FORK or forkserver child gets. Every file action that cannot be
+ *    added fails start() with the call's name.
  *    glibc's posix_spawn() uses CLONE_VFORK and reports a failed exec as
  *    an error, so a missing helper fails start() itself.
  */
@@ -29,6 +34,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,6 +153,27 @@ psf_launch_check_cwd (const char  *cwd,
   return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved, "chdir", cwd);
 }
 
+gboolean
+psf_launch_check_fd_map (const int  *source_fds,
+                         const int  *target_fds,
+                         guint       n_fds,
+                         GError    **error)
+{
+  struct rlimit limit;
+  rlim_t max_fds = G_MAXINT;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < max_fds)
+    max_fds = limit.rlim_cur;
+  for (guint i = 0; i < n_fds; i++)
+    if (target_fds[i] < 0 || (rlim_t) target_fds[i] >= max_fds)
+      {
+        g_autofree char *detail = g_strdup_printf ("%d -> %d", source_fds[i], target_fds[i]);
+
+        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, EBADF, "dup2", detail);
+      }
+  return TRUE;
+}
+
 /* SPAWN's side of the one fd plan (psf-child-fds-private.h): the
  * helper's channels at their fixed places, 3 to 5, and the file actions
  * the plan becomes. File actions cannot move an fd: the plan's moves are
@@ -190,6 +217,84 @@ helper_fds_clear (HelperFds *fds)
   g_array_unref (fds->copies);
 }
 
+/* "CALL(FROM -> TO): errno text", the detail of psf_child_fds_apply(). */
+static gboolean
+fd_step_error (GError     **error,
+               int          saved_errno,
+               const char  *call,
+               int          from,
+               int          to)
+{
+  g_autofree char *detail = g_strdup_printf ("%d -> %d", from, to);
+
+  return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved_errno, call, detail);
+}
+
+/* Whether the helper keeps @fd: a target of the map, or one of its
+ * channels. */
+static gboolean
+helper_keeps (const HelperFds *fds,
+              int              fd)
+{
+  for (gsize i = 0; i < fds->layout.n_maps; i++)
+    if (fds->layout.target_fds[i] == fd)
+      return TRUE;
+  for (gsize c = 0; c < fds->layout.n_channels; c++)
+    if (fds->channels[c].fd >= 0 && fds->channels[c].target == fd)
+      return TRUE;
+  return FALSE;
+}
+
+/* With close-fds: the fds of this process that the helper would inherit
+ * below the floor (closefrom() takes those above), which a FORK child or a
+ * forkserver's closes, become close actions. Read from /proc/self/fd, or
+ * tried one by one without it. An fd another thread opens without
+ * O_CLOEXEC from now until posix_spawn() can still pass: open them with
+ * it. */
+static gboolean
+add_close_inherited (const HelperFds             *fds,
+                     posix_spawn_file_actions_t  *actions,
+                     GError                     **error)
+{
+  g_autoptr(GArray) open_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+
+  if (dir != NULL)
+    while ((name = g_dir_read_name (dir)) != NULL)
+      {
+        gint64 fd;
+
+        if (g_ascii_string_to_signed (name, 10, 3, fds->floor - 1, &fd, NULL))
+          {
+            int number = (int) fd;
+
+            g_array_append_val (open_fds, number);
+          }
+      }
+  else
+    for (int fd = 3; fd < fds->floor; fd++)
+      g_array_append_val (open_fds, fd);
+
+  for (guint i = 0; i < open_fds->len; i++)
+    {
+      int fd = g_array_index (open_fds, int, i);
+      int flags;
+      int r;
+
+      if (helper_keeps (fds, fd))
+        continue;
+      flags = fcntl (fd, F_GETFD);
+      if (flags < 0 || (flags & FD_CLOEXEC))
+        continue;
+      r = posix_spawn_file_actions_addclose (actions, fd);
+      if (r != 0)
+        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
+                                         "posix_spawn_file_actions_addclose", NULL);
+    }
+  return TRUE;
+}
+
 /* Turns the plan of @fds, with @input_fd as the helper's fd 4, into
  * @actions. */
 static gboolean
@@ -202,6 +307,7 @@ add_helper_fds (HelperFds                   *fds,
   g_autofree int *slot_fds = NULL;
   PsfChildFdPlan plan;
   PsfChildFdStep step;
+  int r;
 
   fds->channels[1].fd = input_fd;
   if (psf_child_fds_plan (&fds->layout, &plan) < 0)
@@ -219,15 +325,19 @@ add_helper_fds (HelperFds                   *fds,
       switch (step.op)
         {
         case PSF_CHILD_FD_MOVE:
+          /* Said as a FORK child says it (psf_child_fds_apply()). */
           copy = fcntl (slot_fds[step.slot], F_DUPFD_CLOEXEC, step.target);
           if (copy < 0)
-            return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, errno, "fcntl", "F_DUPFD_CLOEXEC");
+            return fd_step_error (error, errno, "fcntl", slot_fds[step.slot], step.target);
           g_array_append_val (fds->copies, copy);
           slot_fds[step.slot] = copy;
           break;
 
         case PSF_CHILD_FD_DUP2:
-          posix_spawn_file_actions_adddup2 (actions, slot_fds[step.slot], step.target);
+          r = posix_spawn_file_actions_adddup2 (actions, slot_fds[step.slot], step.target);
+          if (r != 0)
+            return fd_step_error (error, r, "posix_spawn_file_actions_adddup2",
+                                  slot_fds[step.slot], step.target);
           break;
 
         case PSF_CHILD_FD_CLOSE:
@@ -236,6 +346,30 @@ add_helper_fds (HelperFds                   *fds,
            * own. */
           break;
         }
+    }
+  return TRUE;
+}
+
+/* The chdir() to @cwd (when not %NULL), then, with @close_from >= 0, the
+ * close of every fd from there on: the copies are above the fds kept, so
+ * they go too. */
+static gboolean
+add_cwd_and_closefrom (const char                  *cwd,
+                       int                          close_from,
+                       posix_spawn_file_actions_t  *actions,
+                       GError                     **error)
+{
+  int r;
+
+  if (cwd != NULL && (r = posix_spawn_file_actions_addchdir_np (actions, cwd)) != 0)
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
+                                     "posix_spawn_file_actions_addchdir_np", cwd);
+  if (close_from >= 0 && (r = posix_spawn_file_actions_addclosefrom_np (actions, close_from)) != 0)
+    {
+      g_autofree char *detail = g_strdup_printf ("%d", close_from);
+
+      return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
+                                       "posix_spawn_file_actions_addclosefrom_np", detail);
     }
   return TRUE;
 }
@@ -314,10 +448,18 @@ psf_launch_spawn (const PsfLaunch  *launch,
       return FALSE;
     }
 
-  posix_spawn_file_actions_init (&actions);
+  if ((r = posix_spawn_file_actions_init (&actions)) != 0)
+    {
+      helper_fds_clear (&fds);
+      if (input_fd >= 0)
+        close (input_fd);
+      return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r, "posix_spawn_file_actions_init", NULL);
+    }
   posix_spawnattr_init (&attr);
 
-  if (!add_helper_fds (&fds, input_fd, &actions, error))
+  if (!add_helper_fds (&fds, input_fd, &actions, error) ||
+      (launch->close_fds && !add_close_inherited (&fds, &actions, error)) ||
+      !add_cwd_and_closefrom (cwd, launch->close_fds ? fds.floor : -1, &actions, error))
     {
       posix_spawn_file_actions_destroy (&actions);
       posix_spawnattr_destroy (&attr);
@@ -326,11 +468,6 @@ psf_launch_spawn (const PsfLaunch  *launch,
         close (input_fd);
       return FALSE;
     }
-  if (cwd != NULL)
-    posix_spawn_file_actions_addchdir_np (&actions, cwd);
-  /* The copies are above the fds kept: they go too. */
-  if (launch->close_fds)
-    posix_spawn_file_actions_addclosefrom_np (&actions, fds.floor);
 
   psf_launch_spawnattr_clean_signals (&attr);
 

@@ -14,11 +14,14 @@
  * Every request brings its own status pipe (the first fd). On it comes
  * STARTED with the pid, or REFUSED with an errno. Then either:
  *  - STARTED says PSF_FORKSERVER_YOURS: the child was made with
- *    CLONE_PARENT and is the host's own child, which the host reaps; the
- *    pipe says nothing more;
+ *    CLONE_PARENT and is the host's own child, which the host reaps. The
+ *    child writes STARTED itself, once its fds and cwd are set up; when
+ *    that failed, it writes the PsfSetupError of psf-child-setup.c first,
+ *    then STARTED, and exits; the pipe says nothing more;
  *  - or the child is the server's (a fork, for set-up options): once it
  *    exited the server writes EXITED with its wait status. Such a child
- *    writes SETUP_DONE itself, or the PsfSetupError of psf-child-setup.c.
+ *    writes SETUP_DONE itself once set up (fds, cwd, set-up options), or
+ *    the PsfSetupError of what failed.
  *    The server keeps it a zombie until the host closes the read end of
  *    the status pipe, which the host does once it has recorded the exit:
  *    so the pid cannot be reused while the host may still signal it, and
