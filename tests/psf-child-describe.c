@@ -5,7 +5,8 @@
  * ASYNC-SIGNAL-SAFE ONLY (see psf-child-routines.c). Writes "key=value"
  * lines on the report channel: uid, gid, groups, umask, the namespace
  * links of ipc, mnt, pid and net, argv[0], the working directory, the
- * value of PSF_DESCRIBE in its environment, its open fds below 64 (fd.N=
+ * value of PSF_DESCRIBE in its environment, its RLIMIT_NOFILE soft limit
+ * (nofile=), its open fds below 64 (fd.N=
  * what /proc/self/fd/N links to), and the cgroup line. It lets tests (and
  * people debugging spawn options) see what the set-up did, in every start
  * method. It is built into the tests' helper psf-child-test, not into the
@@ -18,6 +19,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -89,6 +91,7 @@ psf_child_describe_run (const void *input,
   int n_groups = getgroups (sizeof groups / sizeof groups[0], groups);
   mode_t mask = umask (0);
   char cgroup[1024];
+  struct rlimit nofile;
   int fd;
 
   umask (mask);
@@ -107,6 +110,11 @@ psf_child_describe_run (const void *input,
     }
   text_add (&t, "\numask=");
   text_add_number (&t, mask, 8);
+  if (getrlimit (RLIMIT_NOFILE, &nofile) == 0)
+    {
+      text_add (&t, "\nnofile=");
+      text_add_number (&t, (unsigned long) nofile.rlim_cur, 10);
+    }
   text_add (&t, "\n");
   text_add_link (&t, "ipc=", "/proc/self/ns/ipc");
   text_add_link (&t, "mnt=", "/proc/self/ns/mnt");

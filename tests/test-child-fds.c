@@ -833,6 +833,39 @@ test_method_plan_failure (gconstpointer data)
   g_assert_cmpuint (psf_test_count_zombies (), ==, 0);
 }
 
+/* The child has the host's RLIMIT_NOFILE soft limit, which the host
+ * checks targets against, whatever the method: a forkserver raises its
+ * own (made below the hard one here first, in a subprocess that starts a
+ * server of its own) and gives its children the host's back. */
+static void
+test_method_nofile (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  g_autoptr(GHashTable) table = NULL;
+  g_autofree char *expected = NULL;
+  struct rlimit limit;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+
+  g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &limit));
+  if (limit.rlim_max <= 256)
+    {
+      g_test_skip ("RLIMIT_NOFILE's hard limit leaves no room below it");
+      return;
+    }
+  limit.rlim_cur = 256;
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
+  expected = g_strdup_printf ("%d", (int) limit.rlim_cur);
+
+  table = describe (method, NULL, NULL, 0);
+  g_assert_cmpstr (g_hash_table_lookup (table, "nofile"), ==, expected);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -860,6 +893,7 @@ main (int   argc,
       g_autofree char *inherited = g_strdup_printf ("/psf/child-fds/%s/inherited-below-floor",
                                                     method->value_nick);
       g_autofree char *failure = g_strdup_printf ("/psf/child-fds/%s/plan-failure", method->value_nick);
+      g_autofree char *nofile = g_strdup_printf ("/psf/child-fds/%s/nofile", method->value_nick);
 
       g_test_add_data_func (cycle, GINT_TO_POINTER (method->value), test_method_cycle);
       g_test_add_data_func (low, GINT_TO_POINTER (method->value), test_method_low_targets);
@@ -867,6 +901,7 @@ main (int   argc,
       g_test_add_data_func (inherited, GINT_TO_POINTER (method->value),
                             test_method_inherited_below_floor);
       g_test_add_data_func (failure, GINT_TO_POINTER (method->value), test_method_plan_failure);
+      g_test_add_data_func (nofile, GINT_TO_POINTER (method->value), test_method_nofile);
     }
 
   return g_test_run ();

@@ -142,6 +142,11 @@ static struct
   /* The CPUs we may run on, as the host gave them to us. */
   cpu_set_t        cpus;
   int              have_cpus;
+
+  /* The RLIMIT_NOFILE the host gave us, which we raised and give our
+   * children back. */
+  struct rlimit    child_nofile;
+  int              nofile_raised;
 } server = {
   .lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -314,6 +319,14 @@ run_child (Job *job,
    * sets, other requests' fds, the sources as received. Kept: stdio, the
    * targets and the two channels. */
   psf_child_close_fds_except (keep, psf_child_fds_kept (&plan, fds, keep));
+
+  /* The host's RLIMIT_NOFILE, as a FORK or SPAWN child has it: only now,
+   * so that the moves of the plan had the room the server has (its fds
+   * may fill the numbers below the host's limit). The fds kept stay
+   * valid above it. A raw system call, per process: no other process,
+   * the server included, sees it. */
+  if (server.nofile_raised)
+    setrlimit (RLIMIT_NOFILE, &server.child_nofile);
 
   /* Born on its worker's CPU, the host's (see follow_host()); free to go
    * anywhere before it does its work, and its sub-children too. */
@@ -975,11 +988,13 @@ psf_forkserver_server_main (int   argc,
     return 0;
   prctl (PR_SET_NAME, "psf-forkserver");
 
-  /* A status pipe per running or unreaped child, and the request's fds. */
+  /* A status pipe per running or unreaped child, and the request's fds.
+   * The children get the host's limit back (run_child()). */
   if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
     {
+      server.child_nofile = limit;
       limit.rlim_cur = limit.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &limit);
+      server.nofile_raised = setrlimit (RLIMIT_NOFILE, &limit) == 0;
     }
 
   server.have_cpus = sched_getaffinity (0, sizeof server.cpus, &server.cpus) == 0;

@@ -85,8 +85,9 @@
  * What a child gets from the host per task: environment, cwd, stdio, fds,
  * credentials/namespaces/cgroup/umask options. What it gets from the
  * server, i.e. from the host as it was when the server started: resource
- * limits, the process umask when the task sets none, the scheduling
- * policy, and the libraries loaded (LD_PRELOAD included).
+ * limits (the server raises its own RLIMIT_NOFILE and gives its children
+ * the host's back), the process umask when the task sets none, the
+ * scheduling policy, and the libraries loaded (LD_PRELOAD included).
  */
 
 #include "config.h"
