@@ -797,6 +797,22 @@ test_method_inherited_below_floor (gconstpointer data)
   close (inherited);
 }
 
+/* Runs the current test again in a subprocess (a process of its own, so
+ * its forkserver is new too) and returns FALSE once it passed; in the
+ * subprocess, sets RLIMIT_NOFILE to @limit and returns TRUE. */
+static gboolean
+in_subprocess_with_nofile (const struct rlimit *limit)
+{
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return FALSE;
+    }
+  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, limit));
+  return TRUE;
+}
+
 /* A step of the plan fails in the child's set-up: a target just below
  * RLIMIT_NOFILE leaves no room above it for the moves (the soft limit
  * is made the hard one first, so that the forkserver cannot raise it).
@@ -807,16 +823,10 @@ test_method_plan_failure (gconstpointer data)
   PsfStartMethod method = GPOINTER_TO_INT (data);
   struct rlimit limit;
 
-  if (!g_test_subprocess ())
-    {
-      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      return;
-    }
-
   g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &limit));
   limit.rlim_max = limit.rlim_cur = MIN (limit.rlim_cur, 1024);
-  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
+  if (!in_subprocess_with_nofile (&limit))
+    return;
 
   {
     int source = open ("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -845,13 +855,6 @@ test_method_nofile (gconstpointer data)
   g_autofree char *expected = NULL;
   struct rlimit limit;
 
-  if (!g_test_subprocess ())
-    {
-      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
-      g_test_trap_assert_passed ();
-      return;
-    }
-
   g_assert_no_errno (getrlimit (RLIMIT_NOFILE, &limit));
   if (limit.rlim_max <= 256)
     {
@@ -859,7 +862,8 @@ test_method_nofile (gconstpointer data)
       return;
     }
   limit.rlim_cur = 256;
-  g_assert_no_errno (setrlimit (RLIMIT_NOFILE, &limit));
+  if (!in_subprocess_with_nofile (&limit))
+    return;
   expected = g_strdup_printf ("%d", (int) limit.rlim_cur);
 
   table = describe (method, NULL, NULL, 0);
