@@ -764,6 +764,35 @@ run_child (Run *run)
   _exit (psf_syncfs_child_run (run->input, run->input_len, report_fd) & 0xff);
 }
 
+/* Starts watch_signals() in a thread of its own (small stack), before
+ * the rest of the set-up, so that its start overlaps with it. */
+static int
+start_watch (Run       *run,
+             pthread_t *thread)
+{
+  pthread_attr_t attr;
+  int r;
+
+  if (pthread_attr_init (&attr) != 0)
+    return -1;
+  pthread_attr_setstacksize (&attr, WATCH_STACK_SIZE);
+  r = pthread_create (thread, &attr, watch_signals, run);
+  pthread_attr_destroy (&attr);
+  return r == 0 ? 0 : -1;
+}
+
+/* Ends watch_signals() when no child was made: nothing to signal. */
+static void
+stop_watch (Run       *run,
+            pthread_t  thread)
+{
+  pthread_mutex_lock (&run->lock);
+  run->reaped = 1;
+  pthread_mutex_unlock (&run->lock);
+  pthread_cancel (thread);
+  pthread_join (thread, NULL);
+}
+
 /* Makes the child, waits for it, reaps it; returns -1 when it could not be
  * made. A fork() copies this process's page tables and every page it then
  * writes, which costs more than the rest of a run on the machines measured
@@ -772,34 +801,19 @@ run_child (Run *run)
  * child at once, but holds the thread that calls it until the child
  * exits, hence the thread that takes the signals meanwhile. */
 static int
-run_and_reap (Run   *run,
-              Child *child)
+run_and_reap (Run       *run,
+              Child     *child,
+              pthread_t  thread)
 {
-  pthread_t thread;
-  pthread_attr_t attr;
   pid_t pid;
   pid_t r;
-
-  if (pthread_attr_init (&attr) != 0)
-    return -1;
-  pthread_attr_setstacksize (&attr, WATCH_STACK_SIZE);
-  if (pthread_create (&thread, &attr, watch_signals, run) != 0)
-    {
-      pthread_attr_destroy (&attr);
-      return -1;
-    }
-  pthread_attr_destroy (&attr);
 
   pid = vfork ();
   if (pid == 0)
     run_child (run);
   if (pid < 0)
     {
-      pthread_mutex_lock (&run->lock);
-      run->reaped = 1;  /* nothing to signal: the thread ends */
-      pthread_mutex_unlock (&run->lock);
-      pthread_cancel (thread);
-      pthread_join (thread, NULL);
+      stop_watch (run, thread);
       return -1;
     }
 
@@ -863,6 +877,7 @@ sync_paths (const char * const *paths,
   static const char * const cwd_only[] = { "." };
   Child child = { .report_fd = -1, .wait_status = 0 };
   Run run = { .pid = 0, .reaped = 0, .cancelled = 0 };
+  pthread_t watch;
   int launched;
   Outcome outcome;
   sigset_t saved_mask;
@@ -878,20 +893,6 @@ sync_paths (const char * const *paths,
     }
   if (n_paths >= UINT32_MAX / 2 || !can_serve (paths, n_paths))
     return -1;
-
-  child.report_size = PSF_SYNCFS_REPORT_MAX_RECORDS (n_paths) * sizeof (PsfSyncfsRecord);
-  if (pipe2 (report, O_CLOEXEC) < 0)
-    return -1;
-  input = make_input (paths, n_paths, &input_len);
-  child.report = malloc (child.report_size);
-  if (input == NULL || child.report == NULL || fit_report (report[0], child.report_size) < 0)
-    {
-      close (report[0]);
-      close (report[1]);
-      free (input);
-      free (child.report);
-      return -1;
-    }
 
   /* Blocked from here to the end in every thread, taken by
    * watch_signals() (the child unblocks them). As in the full command,
@@ -913,6 +914,31 @@ sync_paths (const char * const *paths,
   for (int i = 0; i < 2; i++)
     if (sigismember (&saved_mask, i == 0 ? SIGINT : SIGTERM))
       sigdelset (&run.signals, i == 0 ? SIGINT : SIGTERM);
+  pthread_mutex_init (&run.lock, NULL);
+  if (start_watch (&run, &watch) < 0)
+    {
+      sigprocmask (SIG_SETMASK, &saved_mask, NULL);
+      return -1;
+    }
+
+  child.report_size = PSF_SYNCFS_REPORT_MAX_RECORDS (n_paths) * sizeof (PsfSyncfsRecord);
+  report[0] = report[1] = -1;
+  input = make_input (paths, n_paths, &input_len);
+  child.report = malloc (child.report_size);
+  if (input == NULL || child.report == NULL || pipe2 (report, O_CLOEXEC) < 0 ||
+      fit_report (report[0], child.report_size) < 0)
+    {
+      stop_watch (&run, watch);
+      sigprocmask (SIG_SETMASK, &saved_mask, NULL);
+      if (report[0] >= 0)
+        {
+          close (report[0]);
+          close (report[1]);
+        }
+      free (input);
+      free (child.report);
+      return -1;
+    }
 
   /* The routine syncs distinct filesystems at once, each in a
    * sub-process of the child (a thread could not be made in it). */
@@ -921,10 +947,9 @@ sync_paths (const char * const *paths,
   run.input = input;
   run.input_len = input_len;
   run.report_fd = report[1];
-  pthread_mutex_init (&run.lock, NULL);
   child.report_fd = report[0];
   fcntl (child.report_fd, F_SETFL, O_NONBLOCK);
-  launched = run_and_reap (&run, &child);
+  launched = run_and_reap (&run, &child, watch);
   sigprocmask (SIG_SETMASK, &saved_mask, NULL);
   close (report[1]);
   close (child.report_fd);
