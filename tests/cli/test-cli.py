@@ -1248,7 +1248,7 @@ def front_child_killed(tmp):
 
 @test
 def front_maps_no_glib(tmp):
-    """a running -q PATH maps no GLib, holds only its report channel, its child none of ours"""
+    """a running -q PATH maps no GLib, holds only its report channel, its child none of ours and every CPU"""
     env = shim_env(PSF_SHIM_SYNCFS_DELAY_MS='1500')
     extra_read, extra_write = os.pipe()  # inherited: the child must not keep it
     try:
@@ -1280,6 +1280,10 @@ def front_maps_no_glib(tmp):
         pipes = [link for link in pipes if link.startswith('pipe:')]
         check(pipes == [report], 'the child holds %r, the report channel is %s'
               % (pipes, report))
+        # The program keeps itself on one CPU while the child runs; the
+        # child has the CPUs its caller had.
+        check(os.sched_getaffinity(children[0]) == os.sched_getaffinity(0),
+              (os.sched_getaffinity(children[0]), os.sched_getaffinity(0)))
         out, err = proc.communicate(timeout=30)
     finally:
         os.close(extra_read)
