@@ -1144,13 +1144,20 @@ interrupted_cb (int          fd,
   return G_SOURCE_CONTINUE;
 }
 
+/* Returns the source that cancels the task on SIGINT or SIGTERM, or 0 with
+ * the error printed when its pipe cannot be made (no fd left). */
 static guint
 watch_signals (void)
 {
   struct sigaction action;
 
   if (pipe2 (signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-    g_error ("pipe2: %s", g_strerror (errno));
+    {
+      g_autofree char *message = g_strdup_printf ("pipe2: %s", g_strerror (errno));
+
+      print_error (message);
+      return 0;
+    }
 
   memset (&action, 0, sizeof action);
   action.sa_handler = on_signal;
@@ -1317,6 +1324,13 @@ psf_syncfs_cli_main (int   argc,
 
   cli.loop = g_main_loop_new (NULL, FALSE);
   signals_id = watch_signals ();
+  if (signals_id == 0)
+    {
+      /* Out of fds before anything was started: nothing to cancel. */
+      g_clear_object (&cli.process);
+      g_clear_pointer (&cli.loop, g_main_loop_unref);
+      return EXIT_FAILURE;
+    }
 
   cli.progress_tty = isatty (STDERR_FILENO);
   if (cli.progress || (cli.progress_tty && !cli.json && !cli.quiet))

@@ -1326,6 +1326,25 @@ def front_module_missing_or_broken(tmp):
         check((proc.returncode, proc.stdout, proc.stderr) == (0, b'', b''), proc)
 
 
+@test
+def out_of_fds_exits_1(tmp):
+    """with few fds left: a message and exit 1, never a crash, from the program and the module"""
+    import resource
+
+    def limit(n):
+        return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (n, n))
+
+    for full in ('0', '1'):
+        for args in (['-q', tmp], [tmp], ['--json', tmp]):
+            for n in range(4, 13):
+                proc = run(args, env=base_env(PSF_SYNCFS_FULL=full), preexec_fn=limit(n))
+                where = 'PSF_SYNCFS_FULL=%s %s, %d fds: %r' % (full, args, n, proc)
+                check(proc.returncode in (0, 1), where)
+                if proc.returncode == 1:
+                    check(re.fullmatch(rb'psf-syncfs: .*Too many open files\n', proc.stderr),
+                          where)
+
+
 # ------------------------------------------------------ the rest
 
 @test
