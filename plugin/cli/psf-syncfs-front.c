@@ -56,6 +56,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -494,9 +497,10 @@ typedef struct
   int            cancelled;
 } Child;
 
-/* The report always fits the pipe (see sync_paths()), so the child never
- * waits for it to be read: it is read once, at the reap, as the library
- * reads such a report. What exceeds the bound is read and dropped. */
+/* Reads what the report pipe holds now (it is non-blocking): while the
+ * child runs, in watch_signals(), so that a child whose report outgrows
+ * the pipe never waits for a reader that waits for its exit; the rest at
+ * the reap. What exceeds the bound is read and dropped. */
 static void
 read_report (Child *child)
 {
@@ -554,14 +558,19 @@ time_until (const struct timespec *deadline)
 }
 
 /* A run of the child. The main thread makes it with vfork() and waits in
- * vfork() for its exit (see sync_paths()); SIGINT and SIGTERM, blocked in
- * every thread, are taken meanwhile by a thread of their own,
- * watch_signals(). The child writes its pid as its first step. */
+ * vfork() for its exit (see sync_paths()); meanwhile a thread of its own,
+ * watch_signals(), takes SIGINT and SIGTERM (blocked in every thread,
+ * read from a signalfd) and reads the report pipe as it fills. The main
+ * thread wakes it (@wake_fd) once the child is reaped and joins it. The
+ * child writes its pid as its first step. */
 typedef struct
 {
   const void     *input;
   size_t          input_len;
   int             report_fd;
+  Child          *child;      /* its report, read by watch_signals() */
+  int             signal_fd;  /* a signalfd for @signals */
+  int             wake_fd;    /* an eventfd: the child was reaped */
   sigset_t        signals;    /* what watch_signals() takes */
   pthread_mutex_t lock;       /* held to signal the child and to reap it */
   pid_t           pid;        /* 0 until the child wrote it */
@@ -570,6 +579,35 @@ typedef struct
   cpu_set_t       cpus;       /* the affinity to give back (see pin_to_cpu()) */
   int             pinned;
 } Run;
+
+/* Waits for a signal, report bytes or the reap, at most @timeout (NULL:
+ * no limit), and takes what came. */
+static void
+wait_for_events (Run                   *run,
+                 const struct timespec *timeout)
+{
+  struct pollfd fds[3] = {
+    { .fd = run->signal_fd, .events = POLLIN },
+    { .fd = run->child->report_fd, .events = POLLIN },
+    { .fd = run->wake_fd, .events = POLLIN },
+  };
+  int ms = -1;
+
+  if (timeout != NULL)
+    ms = (int) (timeout->tv_sec * 1000 + (timeout->tv_nsec + 999999) / 1000000);
+  if (poll (fds, 3, ms) <= 0)
+    return;
+  if (fds[0].revents & POLLIN)
+    {
+      struct signalfd_siginfo info;
+
+      if (read (run->signal_fd, &info, sizeof info) == (ssize_t) sizeof info)
+        __atomic_store_n (&run->cancelled, 1, __ATOMIC_RELEASE);
+    }
+  /* This process keeps the write end open until the reap: no hang-up. */
+  if (fds[1].revents & POLLIN)
+    read_report (run->child);
+}
 
 /* SIGINT or SIGTERM cancel the child as psf_task_cancel() does: SIGTERM,
  * then SIGKILL if it is still there a second later. Never a signal to a
@@ -588,7 +626,6 @@ watch_signals (void *data)
       struct timespec left;
       const struct timespec *timeout = NULL;
       int cancelled = __atomic_load_n (&run->cancelled, __ATOMIC_ACQUIRE);
-      siginfo_t info;
       pid_t pid;
 
       pthread_mutex_lock (&run->lock);
@@ -625,8 +662,7 @@ watch_signals (void *data)
           left = time_until (&kill_at);
           timeout = &left;
         }
-      if (sigtimedwait (&run->signals, &info, timeout) > 0)
-        __atomic_store_n (&run->cancelled, 1, __ATOMIC_RELEASE);
+      wait_for_events (run, timeout);
     }
 }
 
@@ -875,30 +911,40 @@ run_and_reap (Run       *run,
         break;
       __atomic_store_n (&run->cancelled, 1, __ATOMIC_RELEASE);
     }
+  {
+    uint64_t one = 1;
+
+    /* An eventfd write of 1 cannot fail here (the count is far from its
+     * maximum): the thread sees the reap at once. */
+    if (write (run->wake_fd, &one, sizeof one) < 0)
+      abort ();
+  }
+  pthread_join (thread, NULL);
   child->cancelled = __atomic_load_n (&run->cancelled, __ATOMIC_ACQUIRE);
-  pthread_detach (thread);
 
   /* Everything the child wrote before it exited is in the pipe now. */
   read_report (child);
   return 0;
 }
 
-/* The pipe holds the whole report, so that the child never waits for it
- * to be read (F_SETPIPE_SZ where the bound is larger than the pipe).
- * Returns -1 where it cannot. */
-static int
-fit_report (int    fd,
-            size_t bound)
+/* Gives back what sync_paths() made for a run, but the report. */
+static void
+sync_paths_undo (Run            *run,
+                 const int       report[2],
+                 void           *input,
+                 const sigset_t *saved_mask)
 {
-  int size = fcntl (fd, F_GETPIPE_SZ);
-
-  if (size < 0)
-    return -1;
-  if ((size_t) size >= bound)
-    return 0;
-  if (bound > INT_MAX || fcntl (fd, F_SETPIPE_SZ, (int) bound) < 0)
-    return -1;
-  return 0;
+  unpin (run);
+  sigprocmask (SIG_SETMASK, saved_mask, NULL);
+  for (int i = 0; i < 2; i++)
+    if (report[i] >= 0)
+      close (report[i]);
+  if (run->signal_fd >= 0)
+    close (run->signal_fd);
+  if (run->wake_fd >= 0)
+    close (run->wake_fd);
+  pthread_mutex_destroy (&run->lock);
+  free (input);
 }
 
 /* -q PATH…: returns the exit status, or -1 when nothing was done and the
@@ -909,7 +955,7 @@ sync_paths (const char * const *paths,
 {
   static const char * const cwd_only[] = { "." };
   Child child = { .report_fd = -1, .wait_status = 0 };
-  Run run = { .pid = 0, .reaped = 0, .cancelled = 0 };
+  Run run = { .pid = 0, .reaped = 0, .cancelled = 0, .signal_fd = -1, .wake_fd = -1 };
   pthread_t watch;
   int launched;
   Outcome outcome;
@@ -948,30 +994,37 @@ sync_paths (const char * const *paths,
     if (sigismember (&saved_mask, i == 0 ? SIGINT : SIGTERM))
       sigdelset (&run.signals, i == 0 ? SIGINT : SIGTERM);
   pthread_mutex_init (&run.lock, NULL);
+
+  /* What watch_signals() waits on, made before it starts. */
+  child.report_size = PSF_SYNCFS_REPORT_MAX_RECORDS (n_paths) * sizeof (PsfSyncfsRecord);
+  child.report = malloc (child.report_size);
+  run.child = &child;
+  run.signal_fd = signalfd (-1, &run.signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  run.wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  report[0] = report[1] = -1;
+  if (child.report == NULL || run.signal_fd < 0 || run.wake_fd < 0 ||
+      pipe2 (report, O_CLOEXEC) < 0)
+    {
+      sync_paths_undo (&run, report, NULL, &saved_mask);
+      free (child.report);
+      return -1;
+    }
+  child.report_fd = report[0];
+  fcntl (child.report_fd, F_SETFL, O_NONBLOCK);
+
   pin_to_cpu (&run);
   if (start_watch (&run, &watch) < 0)
     {
-      unpin (&run);
-      sigprocmask (SIG_SETMASK, &saved_mask, NULL);
+      sync_paths_undo (&run, report, NULL, &saved_mask);
+      free (child.report);
       return -1;
     }
 
-  child.report_size = PSF_SYNCFS_REPORT_MAX_RECORDS (n_paths) * sizeof (PsfSyncfsRecord);
-  report[0] = report[1] = -1;
   input = make_input (paths, n_paths, &input_len);
-  child.report = malloc (child.report_size);
-  if (input == NULL || child.report == NULL || pipe2 (report, O_CLOEXEC) < 0 ||
-      fit_report (report[0], child.report_size) < 0)
+  if (input == NULL)
     {
       stop_watch (&run, watch);
-      unpin (&run);
-      sigprocmask (SIG_SETMASK, &saved_mask, NULL);
-      if (report[0] >= 0)
-        {
-          close (report[0]);
-          close (report[1]);
-        }
-      free (input);
+      sync_paths_undo (&run, report, input, &saved_mask);
       free (child.report);
       return -1;
     }
@@ -983,14 +1036,8 @@ sync_paths (const char * const *paths,
   run.input = input;
   run.input_len = input_len;
   run.report_fd = report[1];
-  child.report_fd = report[0];
-  fcntl (child.report_fd, F_SETFL, O_NONBLOCK);
   launched = run_and_reap (&run, &child, watch);
-  unpin (&run);
-  sigprocmask (SIG_SETMASK, &saved_mask, NULL);
-  close (report[1]);
-  close (child.report_fd);
-  free (input);
+  sync_paths_undo (&run, report, input, &saved_mask);
   if (launched < 0)
     {
       free (child.report);
