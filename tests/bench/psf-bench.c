@@ -949,7 +949,7 @@ print_ratios (const HostResult       *hosts,
         print_ratio (g, (double) crowds[i].fds_after / crowds[i].fds_before, "<=", 1.0);
       }
 
-  g_print ("\nFor reference, Portage's SyncfsProcess (reference section 11.2, K=1, this machine type): "
+  g_print ("\nFor reference, Portage's SyncfsProcess (K=1, measured on this machine type before psf existed): "
            "%.0f us warm, %.0f us in the background; psf's default in the small host is "
            "%.0fx and %.0fx faster.\n",
            PORTAGE_WARM_US, PORTAGE_WARM_BG_US,
