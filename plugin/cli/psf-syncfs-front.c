@@ -80,6 +80,12 @@
  * also what a child killed by SIGINT gives, which reads as cancelled. */
 #define RETURNCODE_CANCELLED (-2)
 
+/* A child that runs longer than this gets its report read as it comes
+ * (it may outgrow the pipe); a shorter one's is read at the reap, with no
+ * wakeup on the way (PsfForkProcess waits as long before it watches a
+ * report that fits). */
+#define REPORT_LATE_WATCH_MS 10
+
 /* The stack of the thread that takes SIGINT and SIGTERM while the child
  * runs. */
 #define WATCH_STACK_SIZE (64 * 1024)
@@ -560,7 +566,8 @@ time_until (const struct timespec *deadline)
 /* A run of the child. The main thread makes it with vfork() and waits in
  * vfork() for its exit (see sync_paths()); meanwhile a thread of its own,
  * watch_signals(), takes SIGINT and SIGTERM (blocked in every thread,
- * read from a signalfd) and reads the report pipe as it fills. The main
+ * read from a signalfd) and, once the child has run REPORT_LATE_WATCH_MS,
+ * reads the report pipe as it fills. The main
  * thread wakes it (@wake_fd) once the child is reaped and joins it. The
  * child writes its pid as its first step. */
 typedef struct
@@ -580,15 +587,16 @@ typedef struct
   int             pinned;
 } Run;
 
-/* Waits for a signal, report bytes or the reap, at most @timeout (NULL:
- * no limit), and takes what came. */
+/* Waits for a signal, the reap or (@with_report) report bytes, at most
+ * @timeout (NULL: no limit), and takes what came. */
 static void
 wait_for_events (Run                   *run,
-                 const struct timespec *timeout)
+                 const struct timespec *timeout,
+                 int                    with_report)
 {
   struct pollfd fds[3] = {
     { .fd = run->signal_fd, .events = POLLIN },
-    { .fd = run->child->report_fd, .events = POLLIN },
+    { .fd = with_report ? run->child->report_fd : -1, .events = POLLIN },
     { .fd = run->wake_fd, .events = POLLIN },
   };
   int ms = -1;
@@ -617,13 +625,18 @@ watch_signals (void *data)
 {
   Run *run = data;
   struct timespec kill_at = { 0, 0 };
+  struct timespec watch_report_at;
+  int watching_report = 0;
   int terminated = 0;
   int killed = 0;
+
+  clock_gettime (CLOCK_MONOTONIC, &watch_report_at);
+  add_ms (&watch_report_at, REPORT_LATE_WATCH_MS);
 
   for (;;)
     {
       static const struct timespec soon = { 0, 1000000 };
-      struct timespec left;
+      struct timespec left, late;
       const struct timespec *timeout = NULL;
       int cancelled = __atomic_load_n (&run->cancelled, __ATOMIC_ACQUIRE);
       pid_t pid;
@@ -662,7 +675,16 @@ watch_signals (void *data)
           left = time_until (&kill_at);
           timeout = &left;
         }
-      wait_for_events (run, timeout);
+      if (!watching_report)
+        {
+          late = time_until (&watch_report_at);
+          watching_report = late.tv_sec == 0 && late.tv_nsec == 0;
+          if (!watching_report &&
+              (timeout == NULL || late.tv_sec < timeout->tv_sec ||
+               (late.tv_sec == timeout->tv_sec && late.tv_nsec < timeout->tv_nsec)))
+            timeout = &late;
+        }
+      wait_for_events (run, timeout, watching_report);
     }
 }
 
