@@ -206,8 +206,11 @@ psf_child_describe_run (const void *input,
         }
     }
 
+  /* What the routine was given as its input (0 for none). */
   (void) input;
-  (void) input_len;
+  text_add (&t, "input_len=");
+  text_add_number (&t, (unsigned long) input_len, 10);
+  text_add (&t, "\n");
   return psf_child_write_all (report_fd, t.buf, t.len) == 0 ? 0 : 1;
 }
 

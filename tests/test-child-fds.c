@@ -797,6 +797,52 @@ test_method_inherited_below_floor (gconstpointer data)
   close (inherited);
 }
 
+/* A task without an input, close-fds off, in a host whose fd 4 (the
+ * helper's input) is an inheritable regular file: SPAWN's helper must not
+ * get it (it would map it as the routine's input); FORK and FORKSERVER
+ * pass it on as any inheritable fd. Every routine gets no input. Run in a
+ * subprocess, whose fd 4 can be taken. */
+static void
+test_method_input_fd_not_inherited (gconstpointer data)
+{
+  PsfStartMethod method = GPOINTER_TO_INT (data);
+  g_autoptr(GHashTable) table = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *link = NULL;
+  int fd;
+
+  if (!g_test_subprocess ())
+    {
+      g_test_trap_subprocess (NULL, 60 * G_USEC_PER_SEC, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      return;
+    }
+  if (fcntl (4, F_GETFD) >= 0)
+    {
+      g_test_skip ("fd 4 is in use in this process");
+      return;
+    }
+  fd = g_file_open_tmp ("psf-input-XXXXXX", &path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, "not an input", 12), ==, 12);
+  if (fd != 4)
+    {
+      g_assert_cmpint (dup2 (fd, 4), ==, 4);
+      close (fd);
+    }
+  g_assert_no_errno (fcntl (4, F_SETFD, 0));
+  link = fd_link (4);
+
+  table = describe_with (method, FALSE, NULL, NULL, 0);
+  g_assert_cmpstr (g_hash_table_lookup (table, "input_len"), ==, "0");
+  if (method == PSF_START_METHOD_SPAWN)
+    g_assert_null (g_hash_table_lookup (table, "fd.4"));
+  else
+    assert_child_fd (table, 4, link);
+  close (4);
+  unlink (path);
+}
+
 /* Runs the current test again in a subprocess (a process of its own, so
  * its forkserver is new too) and returns FALSE once it passed; in the
  * subprocess, sets RLIMIT_NOFILE to @limit and returns TRUE. */
@@ -898,6 +944,8 @@ main (int   argc,
                                                     method->value_nick);
       g_autofree char *failure = g_strdup_printf ("/psf/child-fds/%s/plan-failure", method->value_nick);
       g_autofree char *nofile = g_strdup_printf ("/psf/child-fds/%s/nofile", method->value_nick);
+      g_autofree char *input = g_strdup_printf ("/psf/child-fds/%s/input-fd-not-inherited",
+                                                method->value_nick);
 
       g_test_add_data_func (cycle, GINT_TO_POINTER (method->value), test_method_cycle);
       g_test_add_data_func (low, GINT_TO_POINTER (method->value), test_method_low_targets);
@@ -906,6 +954,8 @@ main (int   argc,
                             test_method_inherited_below_floor);
       g_test_add_data_func (failure, GINT_TO_POINTER (method->value), test_method_plan_failure);
       g_test_add_data_func (nofile, GINT_TO_POINTER (method->value), test_method_nofile);
+      g_test_add_data_func (input, GINT_TO_POINTER (method->value),
+                            test_method_input_fd_not_inherited);
     }
 
   return g_test_run ();

@@ -347,6 +347,17 @@ add_helper_fds (HelperFds                   *fds,
           break;
         }
     }
+
+  /* Without an input, whatever the host has inheritable at the input's
+   * fd must not reach the helper, which would take it for one. glibc
+   * ignores a close action on an fd that is not open. */
+  if (input_fd < 0)
+    {
+      r = posix_spawn_file_actions_addclose (actions, PSF_CHILD_INPUT_FD);
+      if (r != 0)
+        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
+                                         "posix_spawn_file_actions_addclose", NULL);
+    }
   return TRUE;
 }
 
