@@ -264,6 +264,12 @@ run_child (Job *job,
       prctl (PR_SET_PDEATHSIG, SIGKILL);
       if (getppid () != server.self_pid)
         _exit (CHILD_SETUP_FAILED);
+      /* Said by the child before its set-up, not by the server after
+       * fork() returns: a server that dies while the child sets itself up
+       * has then always told the host which child went with it (EOF after
+       * STARTED), where a STARTED still to come would read as a server
+       * gone before it took the request, which the host sends again. */
+      write_status (job->status_fd, PSF_FORKSERVER_STARTED, getpid (), 0);
       environ = job->env;
     }
   prctl (PR_SET_NAME, "psf-child");
@@ -693,9 +699,8 @@ serve (Worker *worker,
 
   if (error == 0)
     {
-      write_status (job.status_fd, PSF_FORKSERVER_STARTED, pid, 0);
-
-      /* Its exit, without reaping it. */
+      /* The child said STARTED itself (run_child()). Its exit, without
+       * reaping it. */
       memset (&info, 0, sizeof info);
       while (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOWAIT) < 0)
         if (errno != EINTR)

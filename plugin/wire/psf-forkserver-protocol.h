@@ -18,18 +18,17 @@
  *    child writes STARTED itself, once its fds and cwd are set up; when
  *    that failed, it writes the PsfSetupError of psf-child-setup.c first,
  *    then STARTED, and exits; the pipe says nothing more;
- *  - or the child is the server's (a fork, for set-up options): once it
- *    exited the server writes EXITED with its wait status. Such a child
- *    writes SETUP_DONE itself once set up (fds, cwd, set-up options), or
- *    the PsfSetupError of what failed.
+ *  - or the child is the server's (a fork, for set-up options): it writes
+ *    STARTED itself, first, before its set-up, then SETUP_DONE once set up
+ *    (fds, cwd, set-up options), or the PsfSetupError of what failed; once
+ *    it exited the server writes EXITED with its wait status.
  *    The server keeps it a zombie until the host closes the read end of
  *    the status pipe, which the host does once it has recorded the exit:
  *    so the pid cannot be reused while the host may still signal it, and
  *    kill() and pidfd_open() on it in the host are as safe as on the host's
  *    own children.
  * Each record is written whole by one write() smaller than PIPE_BUF, so
- * records never interleave; STARTED and SETUP_DONE may come in either
- * order.
+ * records never interleave.
  */
 
 #pragma once
