@@ -230,6 +230,21 @@ fd_step_error (GError     **error,
   return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, saved_errno, call, detail);
 }
 
+/* A close action for @fd in the helper (glibc ignores one for an fd that
+ * is not open). */
+static gboolean
+add_close (posix_spawn_file_actions_t  *actions,
+           int                          fd,
+           GError                     **error)
+{
+  int r = posix_spawn_file_actions_addclose (actions, fd);
+
+  if (r != 0)
+    return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
+                                     "posix_spawn_file_actions_addclose", NULL);
+  return TRUE;
+}
+
 /* Whether the helper keeps @fd: a target of the map, or one of its
  * channels. */
 static gboolean
@@ -280,17 +295,14 @@ add_close_inherited (const HelperFds             *fds,
     {
       int fd = g_array_index (open_fds, int, i);
       int flags;
-      int r;
 
       if (helper_keeps (fds, fd))
         continue;
       flags = fcntl (fd, F_GETFD);
       if (flags < 0 || (flags & FD_CLOEXEC))
         continue;
-      r = posix_spawn_file_actions_addclose (actions, fd);
-      if (r != 0)
-        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
-                                         "posix_spawn_file_actions_addclose", NULL);
+      if (!add_close (actions, fd, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -349,16 +361,8 @@ add_helper_fds (HelperFds                   *fds,
     }
 
   /* Without an input, whatever the host has inheritable at the input's
-   * fd must not reach the helper, which would take it for one. glibc
-   * ignores a close action on an fd that is not open. */
-  if (input_fd < 0)
-    {
-      r = posix_spawn_file_actions_addclose (actions, PSF_CHILD_INPUT_FD);
-      if (r != 0)
-        return psf_set_error_from_errno (error, PSF_ERROR_SPAWN, r,
-                                         "posix_spawn_file_actions_addclose", NULL);
-    }
-  return TRUE;
+   * fd must not reach the helper, which would take it for one. */
+  return input_fd >= 0 || add_close (actions, PSF_CHILD_INPUT_FD, error);
 }
 
 /* The chdir() to @cwd (when not %NULL), then, with @close_from >= 0, the

@@ -1187,6 +1187,14 @@ def children_of(pid):
     return children
 
 
+def wait_for_children(pid, timeout=10):
+    """the children of @pid, once it has one (or @timeout seconds passed)"""
+    deadline = time.monotonic() + timeout
+    while not children_of(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return children_of(pid)
+
+
 def fds_of(pid):
     return sorted(int(fd) for fd in os.listdir('/proc/%d/fd' % pid))
 
@@ -1207,10 +1215,7 @@ def front_interrupted(tmp):
             os.mkdir(marker)
             proc = subprocess.Popen([CLI, '-q', marker], env=env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            deadline = time.monotonic() + 10
-            while not children_of(proc.pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
-            check(children_of(proc.pid) != [], 'no child was started')
+            check(wait_for_children(proc.pid) != [], 'no child was started')
             time.sleep(0.2)
             begin = time.monotonic()
             proc.send_signal(sig)
@@ -1233,10 +1238,7 @@ def front_child_killed(tmp):
                 full_env(shim_env(PSF_SHIM_SYNCFS_DELAY_MS='10000'))):
         proc = subprocess.Popen([CLI, '-q', tmp], env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while not children_of(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        children = children_of(proc.pid)
+        children = wait_for_children(proc.pid)
         check(len(children) == 1, 'children %r' % children)
         os.kill(children[0], signal.SIGKILL)
         out, err = proc.communicate(timeout=30)
@@ -1258,10 +1260,7 @@ def front_maps_no_glib(tmp):
     finally:
         os.close(extra_write)
     try:
-        deadline = time.monotonic() + 10
-        while not children_of(proc.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        children = children_of(proc.pid)
+        children = wait_for_children(proc.pid)
         check(len(children) == 1, 'children %r' % children)
         maps = maps_of(proc.pid)
         check(not any(lib in maps for lib in GLIB_LIBRARIES), maps)
@@ -1300,9 +1299,7 @@ def front_maps_no_glib(tmp):
     # A table loads the full command, and GLib with it.
     proc = subprocess.Popen([CLI, '--json', tmp], env=env, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 10
-    while not children_of(proc.pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for_children(proc.pid)
     maps = maps_of(proc.pid)
     proc.communicate(timeout=30)
     check('libglib-2.0' in maps and 'psf-syncfs-cli.so' in maps, 'the full command: ' + maps)
